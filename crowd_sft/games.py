@@ -1,0 +1,489 @@
+"""Cooperative games for Shapley analysis of Crowd-SFT, and the generic game interface.
+
+A *game* on ``n`` players is anything with
+
+* ``n_players`` (int), and
+* ``values(masks) -> ndarray`` taking a ``(k, n)`` 0/1 (bool) array of coalitions and returning
+  the ``k`` coalition values (the vectorised fast path).
+
+Plain Python callables on one coalition are wrapped by :class:`CallableGame`; a table of all
+``2**n`` values by :class:`TableGame`. :class:`MemoGame` memoises coalition values by key (the
+packed bit mask), so that estimators count and pay for *unique* evaluations only.
+
+Crowd-SFT games (paper Section IV-B "Final Evaluation", spec "Shapley values as published"):
+
+* :class:`PublishedGame` -- ``v(S) = eval(mean_{i in S} u_i, e)``, ``v(empty) = eval(0, e)`` with
+  ``eval`` one of ``'l2'`` (``-||y-e||_2``), ``'l1'`` (``-||y-e||_1``), ``'dot'`` (``y.e``).
+  Points, groups and the trajectory play no role in it.
+* :class:`TrueContributionGame` -- ``v(S) = -(final L2 distance of a tournament run in which only
+  the users in S take part)``, same seed and settings: the contribution the paper's fairness
+  question is really about.
+
+References
+----------
+Sotiropoulos et al. (2025), "Crowd-SFT: Crowdsourcing for LLM Alignment", Section IV-B, Fig. 6-7.
+Spec: ``shared/spec/crowd_sft.md``, sections "One run" and "Shapley values as published".
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from numba import njit
+
+__all__ = [
+    "EVALUATIONS",
+    "Game",
+    "CallableGame",
+    "TableGame",
+    "MemoGame",
+    "PublishedGame",
+    "TrueContributionGame",
+    "as_game",
+    "check_masks",
+    "PointsComparison",
+    "compare_points",
+]
+
+EVALUATIONS = ("l2", "l1", "dot")
+_EVAL_CODE = {"l2": 0, "l1": 1, "dot": 2}
+
+
+def eval_code(evaluation: str) -> int:
+    """Integer code of an evaluation name (``'l2'`` -> 0, ``'l1'`` -> 1, ``'dot'`` -> 2)."""
+    try:
+        return _EVAL_CODE[evaluation]
+    except (KeyError, TypeError):
+        raise ValueError(f"evaluation must be one of {EVALUATIONS}, got {evaluation!r}") from None
+
+
+@njit(cache=True)
+def _score(y, e, code):
+    """s(y) = eval(y, e) for one vector (larger is better)."""
+    acc = 0.0
+    if code == 0:
+        for j in range(y.shape[0]):
+            t = y[j] - e[j]
+            acc += t * t
+        return -math.sqrt(acc)
+    elif code == 1:
+        for j in range(y.shape[0]):
+            acc += abs(y[j] - e[j])
+        return -acc
+    else:
+        for j in range(y.shape[0]):
+            acc += y[j] * e[j]
+        return acc
+
+
+@njit(cache=True)
+def _score_sum(s, size, e, code):
+    """eval(s / size, e) without allocating the mean (size >= 1)."""
+    inv = 1.0 / size
+    acc = 0.0
+    if code == 0:
+        for j in range(s.shape[0]):
+            t = s[j] * inv - e[j]
+            acc += t * t
+        return -math.sqrt(acc)
+    elif code == 1:
+        for j in range(s.shape[0]):
+            acc += abs(s[j] * inv - e[j])
+        return -acc
+    else:
+        for j in range(s.shape[0]):
+            acc += s[j] * e[j]
+        return acc * inv
+
+
+def scores(y: np.ndarray, e: np.ndarray, evaluation: str) -> np.ndarray:
+    """Vectorised score ``eval(y, e)`` for ``y`` of shape ``(k, d)`` (spec "One run")."""
+    code = eval_code(evaluation)
+    y = np.atleast_2d(np.asarray(y, dtype=np.float64))
+    diff = y - e
+    if code == 0:
+        return -np.sqrt(np.einsum("ij,ij->i", diff, diff))
+    if code == 1:
+        return -np.abs(diff).sum(axis=1)
+    return y @ e
+
+
+def check_masks(masks, n_players: int) -> np.ndarray:
+    """Validate a batch of coalitions and return it as a ``(k, n)`` bool array."""
+    m = np.asarray(masks)
+    if m.ndim == 1:
+        m = m[None, :]
+    if m.ndim != 2 or m.shape[1] != n_players:
+        raise ValueError(f"masks must have shape (k, n_players={n_players}), got {np.shape(masks)}")
+    if m.dtype != np.bool_:
+        if not np.all((m == 0) | (m == 1)):
+            raise ValueError("masks must be 0/1 (or bool) coalition indicators")
+        m = m.astype(bool)
+    return m
+
+
+def _check_values(v, k: int, where: str) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float64)
+    if v.shape == (k, 1):
+        v = v[:, 0]
+    if v.shape != (k,):
+        raise ValueError(f"value function ({where}) must return shape ({k},) for {k} coalitions, got {v.shape}")
+    if not np.all(np.isfinite(v)):
+        bad = int(np.flatnonzero(~np.isfinite(v))[0])
+        raise ValueError(f"value function ({where}) returned a non-finite value ({v[bad]}) for a coalition; "
+                         "coalition values must be finite numbers")
+    return v
+
+
+class Game:
+    """Base class: a cooperative game on ``n_players`` players.
+
+    Subclasses implement :meth:`_values` on a validated ``(k, n)`` bool array. ``values`` checks
+    the input and output (shape, finiteness) and raises ``ValueError`` with the parameter name.
+    """
+
+    n_players: int
+
+    def values(self, masks) -> np.ndarray:
+        """Values of a batch of coalitions: ``(k, n)`` 0/1 array -> ``(k,)`` float array."""
+        m = check_masks(masks, self.n_players)
+        return _check_values(self._values(m), m.shape[0], type(self).__name__)
+
+    def value(self, coalition) -> float:
+        """Value of one coalition given as an iterable of player indices."""
+        mask = np.zeros((1, self.n_players), dtype=bool)
+        idx = list(coalition)
+        if idx:
+            if min(idx) < 0 or max(idx) >= self.n_players:
+                raise ValueError(f"coalition members must be in 0..{self.n_players - 1}")
+            mask[0, idx] = True
+        return float(self.values(mask)[0])
+
+    def _values(self, masks: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __call__(self, masks) -> np.ndarray:
+        return self.values(masks)
+
+
+def _check_n(n_players) -> int:
+    if isinstance(n_players, bool) or not isinstance(n_players, (int, np.integer)) or n_players < 1:
+        raise ValueError(f"n_players must be an integer >= 1, got {n_players!r}")
+    return int(n_players)
+
+
+class CallableGame(Game):
+    """Wrap a Python callable as a game.
+
+    Parameters
+    ----------
+    fn : callable
+        If ``vectorized`` is False (default): called once per coalition with a ``frozenset`` of
+        player indices (``coalition="set"``, default) or a 1-D bool mask (``coalition="mask"``),
+        returning a float. If ``vectorized`` is True: called with a ``(k, n)`` bool array and
+        returning ``k`` values.
+    n_players : int
+    vectorized : bool
+    coalition : {"set", "mask"}
+
+    Examples
+    --------
+    >>> g = CallableGame(lambda S: float(len(S) ** 2), 3)
+    >>> g.value([0, 2])
+    4.0
+    """
+
+    def __init__(self, fn: Callable, n_players: int, *, vectorized: bool = False, coalition: str = "set"):
+        if not callable(fn):
+            raise ValueError("fn must be callable")
+        if coalition not in ("set", "mask"):
+            raise ValueError(f"coalition must be 'set' or 'mask', got {coalition!r}")
+        self.fn = fn
+        self.n_players = _check_n(n_players)
+        self.vectorized = bool(vectorized)
+        self.coalition = coalition
+
+    def _values(self, masks):
+        if self.vectorized:
+            return self.fn(masks)
+        out = np.empty(masks.shape[0])
+        for r in range(masks.shape[0]):
+            arg = frozenset(np.flatnonzero(masks[r]).tolist()) if self.coalition == "set" else masks[r].copy()
+            out[r] = self.fn(arg)
+        return out
+
+
+class TableGame(Game):
+    """Game given by the table of all ``2**n`` coalition values.
+
+    ``table[b]`` is the value of the coalition whose bit ``i`` of ``b`` is player ``i``.
+    """
+
+    def __init__(self, table):
+        t = np.asarray(table, dtype=np.float64)
+        n = int(round(math.log2(t.shape[0]))) if t.ndim == 1 and t.shape[0] >= 2 else -1
+        if n < 1 or t.shape[0] != 1 << n:
+            raise ValueError(f"table must be 1-D of length 2**n_players (n_players >= 1), got shape {t.shape}")
+        if not np.all(np.isfinite(t)):
+            raise ValueError("table must contain only finite values")
+        self.table = t
+        self.n_players = n
+        self._pow = (1 << np.arange(n)).astype(np.int64)
+
+    def _values(self, masks):
+        return self.table[masks.astype(np.int64) @ self._pow]
+
+
+class MemoGame(Game):
+    """Memoise a game's coalition values by key and count *unique* evaluations.
+
+    The key of a coalition is its packed bit mask (``np.packbits``), so memory is ``n/8`` bytes per
+    coalition. Every batch is deduplicated before the inner game is called; ``evaluations`` is the
+    number of distinct coalitions evaluated so far, ``calls`` the number of batched inner calls.
+    """
+
+    def __init__(self, game, *, max_cache: int | None = None):
+        self.game = as_game(game)
+        self.n_players = self.game.n_players
+        self.cache: dict[bytes, float] = {}
+        self.evaluations = 0
+        self.calls = 0
+        self.max_cache = max_cache
+
+    def _values(self, masks):
+        packed = np.packbits(masks, axis=1)
+        keys = [row.tobytes() for row in packed]
+        out = np.empty(len(keys))
+        missing: dict[bytes, int] = {}
+        for r, key in enumerate(keys):
+            val = self.cache.get(key)
+            if val is None:
+                if key not in missing:
+                    missing[key] = r
+                out[r] = np.nan
+            else:
+                out[r] = val
+        if missing:
+            rows = np.fromiter(missing.values(), dtype=np.int64, count=len(missing))
+            vals = self.game.values(masks[rows])
+            self.calls += 1
+            self.evaluations += len(rows)
+            if self.max_cache is None or len(self.cache) + len(rows) <= self.max_cache:
+                for key, v in zip(missing.keys(), vals):
+                    self.cache[key] = float(v)
+            lookup = dict(zip(missing.keys(), vals))
+            for r, key in enumerate(keys):
+                if key in lookup:
+                    out[r] = lookup[key]
+        return out
+
+
+def as_game(obj, n_players: int | None = None, *, vectorized: bool | None = None) -> Game:
+    """Turn ``obj`` into a :class:`Game`.
+
+    A :class:`Game` (or anything with ``n_players`` and ``values``) is returned as is; a callable
+    needs ``n_players``: it is treated as vectorised if ``vectorized`` is True, else as a function of
+    one coalition (a frozenset of indices).
+    """
+    if isinstance(obj, Game):
+        return obj
+    if hasattr(obj, "n_players") and hasattr(obj, "values") and callable(obj.values):
+        return _DuckGame(obj)
+    if callable(obj):
+        if n_players is None:
+            raise ValueError("n_players is required when the game is a plain callable")
+        return CallableGame(obj, n_players, vectorized=bool(vectorized))
+    raise ValueError(f"game must be a Game, an object with n_players and values(masks), or a callable; got {type(obj)}")
+
+
+class _DuckGame(Game):
+    def __init__(self, obj):
+        self.obj = obj
+        self.n_players = _check_n(obj.n_players)
+
+    def _values(self, masks):
+        return self.obj.values(masks)
+
+
+def _as_matrix(users, name="users") -> np.ndarray:
+    u = np.ascontiguousarray(users, dtype=np.float64)
+    if u.ndim != 2 or u.shape[0] < 1 or u.shape[1] < 1:
+        raise ValueError(f"{name} must be a 2-D array (n_players >= 1, d >= 1), got shape {np.shape(users)}")
+    if not np.all(np.isfinite(u)):
+        raise ValueError(f"{name} must be finite")
+    return u
+
+
+class PublishedGame(Game):
+    """The Crowd-SFT Shapley game as published: ``v(S) = eval(mean_{i in S} u_i, e)``.
+
+    ``v(empty) = eval(0, e)`` (the all-zeros KernelSHAP background row). Spec "Shapley values as
+    published"; paper Section IV-B step 6.
+
+    Parameters
+    ----------
+    users : (n, d) array
+        Preference vectors of the players (player order).
+    expert : (d,) array
+        Expert target ``e``.
+    evaluation : {"l2", "l1", "dot"}
+        ``'l2'``: ``-||y-e||_2``; ``'l1'``: ``-||y-e||_1``; ``'dot'``: ``y.e``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> g = PublishedGame(np.eye(2), np.array([1.0, 0.0]), "dot")
+    >>> g.values(np.array([[1, 1], [1, 0], [0, 0]]))
+    array([0.5, 1. , 0. ])
+    """
+
+    def __init__(self, users, expert, evaluation: str = "l2"):
+        self.users = _as_matrix(users)
+        e = np.ascontiguousarray(expert, dtype=np.float64)
+        if e.shape != (self.users.shape[1],):
+            raise ValueError(f"expert must have shape ({self.users.shape[1]},), got {e.shape}")
+        if not np.all(np.isfinite(e)):
+            raise ValueError("expert must be finite")
+        self.expert = e
+        self.evaluation = evaluation
+        self.code = eval_code(evaluation)
+        self.n_players = self.users.shape[0]
+        self.empty_value = float(scores(np.zeros_like(e), e, evaluation)[0])
+
+    @classmethod
+    def from_instance(cls, instance, evaluation: str = "l2") -> "PublishedGame":
+        """Build from a :class:`crowd_sft.tournament.Instance`."""
+        return cls(instance.users, instance.expert, evaluation)
+
+    @property
+    def dot_contributions(self) -> np.ndarray:
+        """``a_i = u_i . e``: with ``evaluation='dot'`` the game is ``v(S) = mean_{i in S} a_i``."""
+        return self.users @ self.expert
+
+    def _values(self, masks):
+        sizes = masks.sum(axis=1)
+        sums = masks.astype(np.float64) @ self.users
+        out = np.full(masks.shape[0], self.empty_value)
+        nz = sizes > 0
+        if np.any(nz):
+            out[nz] = scores(sums[nz] / sizes[nz, None], self.expert, self.evaluation)
+        return out
+
+
+SMALL_COALITION_RULES = ("fewer_groups", "frozen")
+
+
+class TrueContributionGame(Game):
+    """The "true contribution" game: ``v(S) = -(final L2 distance of a tournament with only S)``.
+
+    Every coalition's tournament uses the same seed and settings (``n_groups``, grouping,
+    evaluation, rounds, delta, error probability, weight power, and the same initial model
+    ``x0``); only the users in S take part (their relative order is kept). The value is always
+    minus the *L2* final distance (spec "One run": the reported distance is L2 whatever ``eval``).
+
+    Coalitions smaller than the group count are handled by ``small_coalitions``:
+
+    * ``"fewer_groups"`` (default): run with ``min(n_groups, |S|)`` groups (a single user is a
+      single group, which still pulls the model toward itself when that improves the score).
+    * ``"frozen"``: no tournament can be formed, the model stays at ``x0``:
+      ``v(S) = -||x0 - e||``.
+
+    The empty coalition always has ``v(empty) = -||x0 - e||`` (nobody moves the model).
+
+    Coalition values are expensive (one full tournament each); wrap in :class:`MemoGame` (the
+    estimators in :mod:`crowd_sft.shapley` do) to pay once per unique coalition.
+    """
+
+    def __init__(self, users, expert, x0, *, seed, n_groups: int = 3, small_coalitions: str = "fewer_groups",
+                 **tournament_kwargs):
+        self.users = _as_matrix(users)
+        d = self.users.shape[1]
+        self.expert = np.ascontiguousarray(expert, dtype=np.float64)
+        self.x0 = np.ascontiguousarray(x0, dtype=np.float64)
+        if self.expert.shape != (d,):
+            raise ValueError(f"expert must have shape ({d},), got {self.expert.shape}")
+        if self.x0.shape != (d,):
+            raise ValueError(f"x0 must have shape ({d},), got {self.x0.shape}")
+        if isinstance(n_groups, bool) or not isinstance(n_groups, (int, np.integer)) or n_groups < 1:
+            raise ValueError(f"n_groups must be an integer >= 1, got {n_groups!r}")
+        if small_coalitions not in SMALL_COALITION_RULES:
+            raise ValueError(f"small_coalitions must be one of {SMALL_COALITION_RULES}, got {small_coalitions!r}")
+        if isinstance(seed, np.random.Generator) or seed is None:
+            raise ValueError("seed must be an int or SeedSequence (the same seed is reused for every coalition)")
+        self.seed = seed
+        self.n_groups = int(n_groups)
+        self.small_coalitions = small_coalitions
+        self.tournament_kwargs = dict(tournament_kwargs)
+        self.n_players = self.users.shape[0]
+        self.empty_value = -float(np.linalg.norm(self.x0 - self.expert))
+
+    @classmethod
+    def from_instance(cls, instance, *, seed, **kwargs) -> "TrueContributionGame":
+        return cls(instance.users, instance.expert, instance.x0, seed=seed, **kwargs)
+
+    def _seed(self):
+        s = self.seed
+        if isinstance(s, np.random.SeedSequence):  # fresh copy: identical stream for every coalition
+            return np.random.SeedSequence(s.entropy, spawn_key=s.spawn_key, pool_size=s.pool_size)
+        return s
+
+    def value_of(self, mask: np.ndarray) -> float:
+        from crowd_sft.tournament import run_tournament
+
+        idx = np.flatnonzero(mask)
+        k = idx.size
+        if k == 0:
+            return self.empty_value
+        if k < self.n_groups and self.small_coalitions == "frozen":
+            return self.empty_value
+        res = run_tournament(self.users[idx], self.expert, self.x0, n_groups=min(self.n_groups, k),
+                             seed=self._seed(), **self.tournament_kwargs)
+        return -float(res.final_distance)
+
+    def _values(self, masks):
+        return np.array([self.value_of(m) for m in masks], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class PointsComparison:
+    """Correlation of tournament points with Shapley values of one or more games."""
+
+    pearson: dict
+    spearman: dict
+
+
+def _pearson(a, b) -> float:
+    a = np.asarray(a, float) - np.mean(a)
+    b = np.asarray(b, float) - np.mean(b)
+    den = math.sqrt(float(a @ a) * float(b @ b))
+    return float(a @ b / den) if den > 0 else float("nan")
+
+
+def _rank(x) -> np.ndarray:
+    from scipy.stats import rankdata
+
+    return rankdata(x)
+
+
+def compare_points(points, **shapley_by_game) -> PointsComparison:
+    """Pearson and Spearman correlation of ``points`` with each named Shapley vector.
+
+    Examples
+    --------
+    >>> c = compare_points([1, 2, 3], published=[0.1, 0.2, 0.4], true=[3, 2, 1])
+    >>> round(c.spearman["true"], 6)
+    -1.0
+    """
+    p = np.asarray(points, dtype=float)
+    if p.ndim != 1 or p.size < 2:
+        raise ValueError("points must be a 1-D array with at least 2 entries")
+    pear, spear = {}, {}
+    for name, sv in shapley_by_game.items():
+        s = np.asarray(getattr(sv, "values", sv), dtype=float)
+        if s.shape != p.shape:
+            raise ValueError(f"{name} must have the same shape as points {p.shape}, got {s.shape}")
+        pear[name] = _pearson(p, s)
+        spear[name] = _pearson(_rank(p), _rank(s))
+    return PointsComparison(pearson=pear, spearman=spear)
