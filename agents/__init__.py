@@ -1,0 +1,20 @@
+"""Bradley-Terry-effort agents: strategies, quality priors, effort costs and a numba simulator.
+
+References
+----------
+Manyika, Wooldridge, Gan (2025). Mechanism Design for Alignment via Human Feedback. Def. 4.1, eqs. (2), (4), (5).
+"""
+from .bradley_terry import (ReportSampler, SimulatedReports, mean_report, pair_index, pair_lookup,
+                            report_probability, sigmoid, simulate_reports)
+from .costs import (COST_NAMES, CallableCost, Cost, Exponential, Linear, Log1p, Power, Quadratic, Sqrt,
+                    as_costs, make_cost, parse_cost)
+from .priors import NormalPrior, Prior, ScipyPrior, UniformPrior, as_prior
+from .strategies import DISHONEST, HONEST, Profile, Strategy, as_strategy, make_profile, parse_report
+
+__all__ = [
+    "ReportSampler", "SimulatedReports", "mean_report", "pair_index", "pair_lookup", "report_probability",
+    "sigmoid", "simulate_reports", "COST_NAMES", "CallableCost", "Cost", "Exponential", "Linear", "Log1p",
+    "Power", "Quadratic", "Sqrt", "as_costs", "make_cost", "parse_cost", "NormalPrior", "Prior", "ScipyPrior",
+    "UniformPrior", "as_prior", "DISHONEST", "HONEST", "Profile", "Strategy", "as_strategy", "make_profile",
+    "parse_report",
+]

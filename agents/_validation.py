@@ -1,0 +1,57 @@
+"""Argument checks shared by the public API.
+
+Every check raises ``ValueError`` whose message names the parameter and its valid range,
+so that a CLI can print it as a one-line error.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+
+def check_real(name: str, value, *, low=None, high=None, low_open=False, high_open=False) -> float:
+    """Return ``value`` as a finite float inside the stated interval, else raise ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    lo_br = "(" if low_open else "["
+    hi_br = ")" if high_open else "]"
+    rng = f"{lo_br}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi_br}"
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite and in {rng}, got {value!r}")
+    if low is not None and (value < low or (low_open and value == low)):
+        raise ValueError(f"{name} must be in {rng}, got {value!r}")
+    if high is not None and (value > high or (high_open and value == high)):
+        raise ValueError(f"{name} must be in {rng}, got {value!r}")
+    return value
+
+
+def check_int(name: str, value, *, low=None, high=None) -> int:
+    """Return ``value`` as an int inside ``[low, high]``, else raise ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+        if isinstance(value, (float, np.floating)) and float(value).is_integer():
+            value = int(value)
+        else:
+            raise ValueError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    rng = f"[{'-inf' if low is None else low}, {'inf' if high is None else high}]"
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"{name} must be an integer in {rng}, got {value}")
+    return value
+
+
+def check_choice(name: str, value, choices) -> str:
+    """Return ``value`` if it is one of ``choices`` (case-insensitive strings), else raise."""
+    if isinstance(value, str):
+        key = value.strip().lower()
+        for c in choices:
+            if key == c.lower():
+                return c
+    raise ValueError(f"{name} must be one of {{{', '.join(choices)}}}, got {value!r}")
+
+
+def check_effort(name: str, value) -> float:
+    """An effort (precision) ``w >= 0``, finite."""
+    return check_real(name, value, low=0.0)

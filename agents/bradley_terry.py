@@ -1,0 +1,170 @@
+"""The Bradley-Terry-effort observation model (paper Def. 4.1, eqs. 2 and 4; spec section 1).
+
+Items ``0..m-1`` have i.i.d. qualities ``theta``.  Every agent reports on every unordered pair
+``(a, b)``, ``a < b`` (``P = m(m-1)/2`` reports), conditionally independently given ``theta``:
+
+    Pr(R_x(a, b) = +1 | theta) = sigmoid(eps_x * (theta_a - theta_b)),
+
+where ``eps_x`` is the agent's signed effort (``+w`` honest, ``-w`` dishonest).  ``R = +1`` means
+"a is better than b".  Eq. (4) of the paper is read as in the spec: the probability of reporting the
+*true* order is ``sigmoid(w |theta_a - theta_b|)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from numba import njit
+
+from ._validation import check_int
+from .priors import as_prior
+
+
+def sigmoid(u):
+    """Logistic function ``1 / (1 + exp(-u))``, overflow-safe (``= (1 + tanh(u/2)) / 2``)."""
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(u, dtype=float)))
+
+
+def mean_report(u):
+    """``t(u) = 2 sigmoid(u) - 1 = tanh(u / 2)``: ``E[R(a,b) | theta] = t(eps * (theta_a - theta_b))``."""
+    return np.tanh(0.5 * np.asarray(u, dtype=float))
+
+
+def report_probability(signed_effort, theta_a, theta_b):
+    """``Pr(R(a, b) = +1 | theta)`` for an agent with signed effort ``eps`` (spec section 1)."""
+    return sigmoid(np.asarray(signed_effort, dtype=float) * (np.asarray(theta_a) - np.asarray(theta_b)))
+
+
+@lru_cache(maxsize=None)
+def pair_index(n_items: int):
+    """Canonical pairs ``(a, b)``, ``a < b``, in lexicographic order, as two int64 arrays."""
+    a, b = np.triu_indices(n_items, k=1)
+    a = a.astype(np.int64)
+    b = b.astype(np.int64)
+    a.setflags(write=False)
+    b.setflags(write=False)
+    return a, b
+
+
+@lru_cache(maxsize=None)
+def pair_lookup(n_items: int) -> np.ndarray:
+    """``(m, m)`` table: ``+k+1`` where ``(a, b)`` is canonical pair ``k``, ``-(k+1)`` for ``(b, a)``, 0 on the diagonal."""
+    a, b = pair_index(n_items)
+    table = np.zeros((n_items, n_items), dtype=np.int64)
+    k = np.arange(len(a), dtype=np.int64) + 1
+    table[a, b] = k
+    table[b, a] = -k
+    table.setflags(write=False)
+    return table
+
+
+@njit(cache=True)
+def _draw_reports(theta, eps, u, pa, pb, out):
+    """Fill ``out[t, x, p] = +1 if u[t, x, p] < sigmoid(eps[x] (theta[t, pa[p]] - theta[t, pb[p]]))``.
+
+    ``sigmoid`` is recomputed only when the signed effort changes between consecutive agents, so a
+    symmetric profile costs two exponentials per pair rather than ``N``.
+    """
+    T, N, P = u.shape
+    for t in range(T):
+        for p in range(P):
+            d = theta[t, pa[p]] - theta[t, pb[p]]
+            last = np.nan
+            prob = 0.5
+            for x in range(N):
+                e = eps[x]
+                if e != last:
+                    prob = 1.0 / (1.0 + np.exp(-e * d))
+                    last = e
+                out[t, x, p] = 1 if u[t, x, p] < prob else -1
+
+
+def _seed_streams(seed):
+    """Two independent generators (qualities, report noise) from one seed via ``SeedSequence``."""
+    if isinstance(seed, np.random.SeedSequence):
+        ss = seed
+    else:
+        ss = np.random.SeedSequence(seed)
+    s_theta, s_noise = ss.spawn(2)
+    return np.random.Generator(np.random.PCG64(s_theta)), np.random.Generator(np.random.PCG64(s_noise))
+
+
+@dataclass(frozen=True)
+class SimulatedReports:
+    """Output of :func:`simulate_reports`.
+
+    Attributes
+    ----------
+    theta : ndarray, shape (n_trials, n_items)
+        Item qualities per trial.
+    reports : ndarray of int8, shape (n_trials, n_agents, n_pairs)
+        ``+1`` if the agent reports ``a > b`` on canonical pair ``(a, b)``, else ``-1``.
+    pairs : tuple of two int64 arrays
+        The canonical pairs (:func:`pair_index`).
+    """
+
+    theta: np.ndarray
+    reports: np.ndarray
+    pairs: tuple
+
+
+class ReportSampler:
+    """Draws trials chunk by chunk from one seed; the concatenation does not depend on chunk sizes.
+
+    Qualities and report noise come from two generators spawned from the seed's ``SeedSequence``,
+    each consumed in C order, so drawing ``n`` trials at once or in pieces gives identical arrays.
+    """
+
+    def __init__(self, signed_efforts, n_items, *, prior="normal", seed=None):
+        eps = np.asarray(signed_efforts, dtype=np.float64).ravel()
+        if eps.size < 1 or not np.all(np.isfinite(eps)):
+            raise ValueError("signed_efforts must be a non-empty array of finite numbers")
+        self.eps = np.ascontiguousarray(eps)
+        self.n_items = check_int("n_items", n_items, low=2)
+        self.prior = as_prior(prior)
+        self._g_theta, self._g_noise = _seed_streams(seed)
+        self.pa, self.pb = pair_index(self.n_items)
+
+    def draw(self, n_trials: int) -> SimulatedReports:
+        n_trials = check_int("n_trials", n_trials, low=1)
+        theta = np.ascontiguousarray(self.prior.sample(self._g_theta, (n_trials, self.n_items)), dtype=np.float64)
+        u = self._g_noise.random((n_trials, self.eps.size, self.pa.size))
+        out = np.empty(u.shape, dtype=np.int8)
+        _draw_reports(theta, self.eps, u, self.pa, self.pb, out)
+        return SimulatedReports(theta, out, (self.pa, self.pb))
+
+
+def simulate_reports(signed_efforts, n_items: int, n_trials: int, *, prior="normal", seed=None) -> SimulatedReports:
+    """Draw qualities and every agent's report on every pair, for many independent trials.
+
+    Parameters
+    ----------
+    signed_efforts : array_like, shape (n_agents,)
+        ``eps_x = +w_x`` (honest) or ``-w_x`` (dishonest); see :class:`agents.Strategy`.
+    n_items : int
+        ``m >= 2`` items; each agent reports on all ``m(m-1)/2`` pairs.
+    n_trials : int
+        Independent draws of ``theta`` and reports.
+    prior : str, Prior or scipy.stats frozen distribution
+        Law of the qualities (``'normal'`` default, ``'uniform'``).
+    seed : int, SeedSequence or None
+        Same seed, same arrays, bit for bit.
+
+    Returns
+    -------
+    SimulatedReports
+
+    References
+    ----------
+    Manyika, Wooldridge, Gan (2025), Def. 4.1 and eq. (4); spec ``mechanisms.md`` section 1.
+
+    Examples
+    --------
+    >>> sim = simulate_reports([1.0, 1.0, -1.0], n_items=3, n_trials=2, seed=0)
+    >>> sim.reports.shape
+    (2, 3, 3)
+    """
+    return ReportSampler(signed_efforts, n_items, prior=prior, seed=seed).draw(n_trials)
+
+

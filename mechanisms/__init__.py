@@ -1,0 +1,38 @@
+"""Peer-prediction payment rules for pairwise feedback: PPA, BSST, APA (paper eqs. 6-8).
+
+Each rule computes realised payments (numba, vectorised over trials), exact expected payments
+(quadrature over qualities, enumeration over report patterns) and Monte Carlo estimates.
+
+>>> from mechanisms import APA
+>>> from agents import Strategy
+>>> res = APA().expected_payment(Strategy(1.0), Strategy(1.0), n_agents=4, n_items=4)
+>>> res.method
+'exact'
+
+References
+----------
+Manyika, Wooldridge, Gan (2025). Mechanism Design for Alignment via Human Feedback. ICML workshop.
+"""
+from .apa import APA, COHERENCE_RULES
+from .base import METHODS, Mechanism, PaymentResult
+from .bsst import BSST
+from .ppa import PPA
+from .principal import principal_utility
+
+MECHANISMS = {"ppa": PPA, "bsst": BSST, "apa": APA}
+
+
+def make_mechanism(name: str, z: float = 1.0, y: float = 0.5, coherence: str = "3cycle") -> Mechanism:
+    """Build a mechanism by name (``ppa``, ``bsst``, ``apa``) with its parameters."""
+    key = str(name).strip().lower()
+    if key == "ppa":
+        return PPA(z)
+    if key == "bsst":
+        return BSST(z, y)
+    if key == "apa":
+        return APA(z, coherence)
+    raise ValueError(f"mechanism must be one of {{ppa, bsst, apa}}, got {name!r}")
+
+
+__all__ = ["APA", "BSST", "PPA", "Mechanism", "PaymentResult", "METHODS", "COHERENCE_RULES", "MECHANISMS",
+           "make_mechanism", "principal_utility"]

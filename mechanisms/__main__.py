@@ -1,0 +1,82 @@
+"""``python -m mechanisms payoff ...``: expected payment of one agent, exact or Monte Carlo.
+
+Bad input prints one line on stderr and exits with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from agents import Strategy
+
+from . import make_mechanism
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(2)
+
+
+def add_game_arguments(p: argparse.ArgumentParser) -> None:
+    """Game arguments shared with ``python -m equilibria``."""
+    p.add_argument("--mechanism", default="apa", help="ppa, bsst or apa (default apa)")
+    p.add_argument("--agents", type=int, default=3, help="number of agents N >= 3 (default 3)")
+    p.add_argument("--items", type=int, default=3, help="number of items m (default 3)")
+    p.add_argument("--z", type=float, default=1.0, help="payment scale z > 0 (default 1)")
+    p.add_argument("--y", type=float, default=0.5, help="BSST partial payment, 0 < y < z (default 0.5)")
+    p.add_argument("--prior", default="normal", help="normal or uniform (default normal)")
+    p.add_argument("--coherence", default="3cycle", help="APA coherence rule: 3cycle or scc (default 3cycle)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m mechanisms", description="Payment rules for pairwise feedback.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p = sub.add_parser("payoff", help="expected payment of agent i against symmetric peers")
+    add_game_arguments(p)
+    p.add_argument("--effort", type=float, required=True, help="agent i's effort w >= 0")
+    p.add_argument("--report", default="honest", help="agent i's report: honest or dishonest")
+    p.add_argument("--peer-effort", type=float, required=True, help="every peer's effort w >= 0")
+    p.add_argument("--peer-report", default="honest", help="every peer's report: honest or dishonest")
+    p.add_argument("--method", default="exact", help="exact (quadrature) or mc (simulation)")
+    p.add_argument("--samples", type=int, default=200_000, help="Monte Carlo trials (default 200000)")
+    p.add_argument("--seed", type=int, default=0, help="Monte Carlo seed (default 0)")
+    return parser
+
+
+def _payoff(args) -> int:
+    mech = make_mechanism(args.mechanism, args.z, args.y, args.coherence)
+    own = Strategy(args.effort, args.report)
+    peer = Strategy(args.peer_effort, args.peer_report)
+    res = mech.expected_payment(own, peer, n_agents=args.agents, n_items=args.items, prior=args.prior,
+                                method=args.method, samples=args.samples, seed=args.seed)
+    out = res.to_dict()
+    out.update(mechanism_params=mech.params(), effort=own.effort, report=own.report,
+               peer_effort=peer.effort, peer_report=peer.report)
+    if args.method == "mc":
+        out["seed"] = args.seed
+    if args.json:
+        print(json.dumps(out))
+    else:
+        line = f"E[M_i] = {res.expected_payment:.10g}"
+        if res.stderr is not None:
+            line += f" +- {res.stderr:.3g} (Monte Carlo, {res.samples} trials, seed {args.seed})"
+        else:
+            line += " (exact)"
+        print(f"{mech!r}, N={res.n_agents}, m={res.n_items}, prior={res.prior}, own={own}, peers={peer}: {line}")
+    return 0
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _payoff(args)
+    except ValueError as exc:
+        sys.stderr.write(f"python -m mechanisms {args.command}: error: {exc}\n")
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

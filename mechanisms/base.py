@@ -1,0 +1,204 @@
+"""The :class:`Mechanism` interface shared by PPA, BSST and APA, and :class:`PaymentResult`."""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from agents import ReportSampler, as_prior, make_profile, pair_index
+from agents._validation import check_choice, check_int
+
+METHODS = ("exact", "mc")
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    """Expected payment of the paid agent ``i`` (the first agent of the profile).
+
+    Attributes
+    ----------
+    expected_payment : float
+        ``E[M_i]`` (exact) or its Monte Carlo estimate.
+    method : {'exact', 'mc'}
+    stderr : float or None
+        Monte Carlo standard error (``None`` for exact).
+    error_estimate : float or None
+        Exact: ``|value - value on a rule refined two-fold|`` when ``check_accuracy=True``.
+    samples : int or None
+        Monte Carlo trials.
+    mechanism : str
+    n_agents, n_items : int
+    prior : str
+    """
+
+    expected_payment: float
+    method: str
+    stderr: float | None = None
+    error_estimate: float | None = None
+    samples: int | None = None
+    mechanism: str = ""
+    n_agents: int = 0
+    n_items: int = 0
+    prior: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        extra = d.pop("extra")
+        d.update(extra)
+        return d
+
+    def __float__(self):
+        return float(self.expected_payment)
+
+
+class Mechanism:
+    """A payment rule ``M_i(reports)`` (paper eqs. 6-8).
+
+    Subclasses implement :meth:`_kernel_payments` (numba, all agents, all trials) and
+    :meth:`_exact_payment` (quadrature), and set ``min_items``.
+    """
+
+    name = "mechanism"
+    min_items = 2
+    max_items_exact = None
+
+    # -- realised payments ---------------------------------------------------------------------
+    def payments(self, reports) -> np.ndarray:
+        """Payments of every agent for every trial.
+
+        Parameters
+        ----------
+        reports : array_like of {-1, +1}, shape (n_trials, n_agents, n_pairs) or (n_agents, n_pairs)
+            Reports on the canonical pairs of :func:`agents.pair_index` (``+1``: ``a > b``).
+
+        Returns
+        -------
+        ndarray, shape (n_trials, n_agents) (or (n_agents,) for a single trial)
+        """
+        r = np.asarray(reports)
+        single = r.ndim == 2
+        if single:
+            r = r[None]
+        if r.ndim != 3:
+            raise ValueError(f"reports must have shape (n_trials, n_agents, n_pairs), got {np.shape(reports)}")
+        n_agents, P = r.shape[1], r.shape[2]
+        m = int(round((1 + math.sqrt(1 + 8 * P)) / 2))
+        if m * (m - 1) // 2 != P:
+            raise ValueError(f"reports: n_pairs must be m(m-1)/2 for some m, got {P}")
+        check_int("n_agents", n_agents, low=3)
+        self._check_items(m)
+        if not np.all((r == 1) | (r == -1)):
+            raise ValueError("reports must contain only -1 and +1")
+        r = np.ascontiguousarray(r, dtype=np.int8)
+        out = np.empty((r.shape[0], n_agents), dtype=np.float64)
+        self._kernel_payments(r, m, out)
+        return out[0] if single else out
+
+    # -- expected payments ---------------------------------------------------------------------
+    def expected_payment(self, own, peers, *, n_agents=None, n_items=3, prior="normal", method="exact",
+                         samples=200_000, seed=None, check_accuracy=False) -> PaymentResult:
+        """Expected payment ``E[M_i]`` of agent ``i`` playing ``own`` against ``peers``.
+
+        Parameters
+        ----------
+        own : Strategy or (effort, report)
+            Agent ``i``'s strategy ``(w_i, f_i)``.
+        peers : Strategy, (effort, report), or sequence of them
+            One strategy for all ``n_agents - 1`` peers, or one per peer.
+        n_agents : int, optional
+            ``N >= 3``; required when ``peers`` is a single strategy.
+        n_items : int
+            ``m`` (every agent reports on all ``m(m-1)/2`` pairs).
+        prior : {'normal', 'uniform'}, Prior or scipy.stats frozen distribution
+        method : {'exact', 'mc'}
+            Quadrature (no Monte Carlo) or simulation with a standard error.
+        samples : int
+            Monte Carlo trials (``method='mc'``).
+        seed : int, SeedSequence or None
+            Monte Carlo seed.
+        check_accuracy : bool
+            Exact only: also evaluate on a rule refined two-fold and report the difference.
+
+        Returns
+        -------
+        PaymentResult
+        """
+        method = check_choice("method", method, METHODS)
+        profile = make_profile(own, peers, n_agents)
+        n_items = self._check_items(check_int("n_items", n_items, low=2))
+        prior = as_prior(prior)
+        eps = profile.signed_efforts()
+        common = dict(mechanism=self.name, n_agents=profile.n_agents, n_items=n_items, prior=prior.name)
+        if method == "exact":
+            value = self.exact(eps, n_items, prior)
+            err = None
+            if check_accuracy:
+                err = abs(self.exact(eps, n_items, prior, refine=2) - value)
+            return PaymentResult(value, "exact", error_estimate=err, **common)
+        samples = check_int("samples", samples, low=2)
+        mean, se = self.monte_carlo(eps, n_items, prior, samples, seed)
+        return PaymentResult(mean, "mc", stderr=se, samples=samples, **common)
+
+    def exact(self, signed_efforts, n_items, prior="normal", refine=1) -> float:
+        """Exact ``E[M_0]`` for the signed-effort vector ``[eps_i, eps_1, ..., eps_{N-1}]``."""
+        eps = np.asarray(signed_efforts, dtype=float)
+        if eps.ndim != 1 or eps.size < 3 or not np.all(np.isfinite(eps)):
+            raise ValueError("signed_efforts must be a finite 1-d array of length n_agents >= 3")
+        return float(self._exact_payment(eps[0], eps[1:], int(n_items), as_prior(prior), refine))
+
+    def monte_carlo(self, signed_efforts, n_items, prior="normal", samples=200_000, seed=None,
+                    chunk=None):
+        """Monte Carlo ``(mean, stderr)`` of ``M_0`` from the numba simulator (chunked, seed-stable)."""
+        eps = np.asarray(signed_efforts, dtype=float)
+        sampler = ReportSampler(eps, n_items, prior=prior, seed=seed)
+        P = len(pair_index(n_items)[0])
+        chunk = chunk or max(1, min(samples, 2_000_000 // max(1, eps.size * P)))
+        total = 0.0
+        total_sq = 0.0
+        done = 0
+        shift = None
+        while done < samples:
+            k = min(chunk, samples - done)
+            pay = self.payments(sampler.draw(k).reports)[:, 0]
+            if shift is None:  # shifted sums keep the variance numerically stable
+                shift = float(pay[0])
+            d = pay - shift
+            total += float(d.sum())
+            total_sq += float(d @ d)
+            done += k
+        mean = total / samples
+        var = max(total_sq / samples - mean * mean, 0.0) * samples / (samples - 1)
+        return shift + mean, math.sqrt(var / samples)
+
+    # -- bookkeeping ---------------------------------------------------------------------------
+    def n_terms(self, n_agents: int, n_items: int) -> int:
+        raise NotImplementedError
+
+    def max_payment(self, n_agents: int, n_items: int) -> float:
+        """Largest possible realised payment (every term at its top value)."""
+        return self.z * self.n_terms(n_agents, n_items)
+
+    def _check_items(self, n_items):
+        if n_items < self.min_items:
+            raise ValueError(f"n_items must be >= {self.min_items} for {self.name.upper()} "
+                             f"(it needs {'triangles' if self.min_items == 3 else 'pairs'}), got {n_items}")
+        return n_items
+
+    def _kernel_payments(self, reports, m, out):
+        raise NotImplementedError
+
+    def _exact_payment(self, eps_i, eps_peers, n_items, prior, refine):
+        raise NotImplementedError
+
+    def __repr__(self):
+        params = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
+        return f"{type(self).__name__}({params})"
+
+    def params(self) -> dict:
+        return {"z": self.z}
+
+    def scaled(self, factor: float) -> "Mechanism":
+        """The same rule with every payment multiplied by ``factor > 0``."""
+        raise NotImplementedError

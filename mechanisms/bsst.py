@@ -1,0 +1,64 @@
+"""Bayesian Strong Stochastic Transitivity (BSST) bonus-penalty rule, paper eq. (7) with Def. 6.1; spec 2.2."""
+from __future__ import annotations
+
+from math import comb
+
+import numpy as np
+
+from agents import pair_index, pair_lookup
+from agents._validation import check_real
+
+from .base import Mechanism
+from .exact import bsst_term_expectations
+from .kernels import _bsst
+
+
+class BSST(Mechanism):
+    """BSST (Chen et al. 2024a as used in eq. 7).
+
+    For each canonical pair ``(a, a')``, each third item ``a''`` and each ordered pair of distinct peers
+    ``(j, k)``: with ``s_i = R_i(a, a')``, ``s_j = R_j(a'', a')`` (bonus peer) and ``s_k = R_k(a'', a)``
+    (penalty peer), pay ``z`` if ``s_j = s_i`` and ``s_k = -s_i``, ``y`` if exactly one holds, else 0.
+
+    Parameters
+    ----------
+    z, y : float
+        ``z > y > 0``.
+
+    Notes
+    -----
+    ``T_B = C(m,2) (m-2) (N-1) (N-2)`` terms (spec 2.2).  Summing over all ordered triples, as eq. 7 is
+    printed, doubles every realisation exactly; unordered canonical pairs are used.  ``v`` is affine in
+    the bonus-penalty difference iff ``y = z/2``.
+
+    References
+    ----------
+    Manyika, Wooldridge, Gan (2025), eq. (7), Def. 6.1; Chen, Feng, Yu (2024a).
+    """
+
+    name = "bsst"
+    min_items = 3
+
+    def __init__(self, z: float = 1.0, y: float = 0.5):
+        self.z = check_real("z", z, low=0.0, low_open=True)
+        self.y = check_real("y", y, low=0.0, low_open=True)
+        if not self.y < self.z:
+            raise ValueError(f"y must satisfy 0 < y < z for BSST (got z={self.z!r}, y={self.y!r})")
+
+    def params(self):
+        return {"z": self.z, "y": self.y}
+
+    def n_terms(self, n_agents, n_items):
+        return comb(n_items, 2) * (n_items - 2) * (n_agents - 1) * (n_agents - 2)
+
+    def scaled(self, factor):
+        return BSST(self.z * factor, self.y * factor)
+
+    def _kernel_payments(self, reports, m, out):
+        pa, pb = pair_index(m)
+        _bsst(reports, self.z, self.y, pa, pb, pair_lookup(m), m, out)
+
+    def _exact_payment(self, eps_i, eps_peers, n_items, prior, refine):
+        x, w = prior.rule(np.max(np.abs(np.concatenate([[eps_i], eps_peers]))), refine)
+        V = bsst_term_expectations(x, w, eps_i, eps_peers, self.z, self.y)
+        return comb(n_items, 2) * (n_items - 2) * float(V.sum())

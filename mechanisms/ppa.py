@@ -1,0 +1,57 @@
+"""Peer Pairwise Agreement (PPA), paper eq. (6); spec section 2.1."""
+from __future__ import annotations
+
+from math import comb
+
+import numpy as np
+
+from agents._validation import check_real
+
+from .base import Mechanism
+from .exact import ppa_agreement
+from .kernels import _ppa
+
+
+class PPA(Mechanism):
+    """Peer Pairwise Agreement: ``M_i = z * sum_{a<b} sum_{j != i} 1[R_i(a,b) = R_j(a,b)]`` (eq. 6).
+
+    Parameters
+    ----------
+    z : float
+        Payment per agreement, ``z > 0``.
+
+    Notes
+    -----
+    There are ``T_P = C(m,2) (N-1)`` terms: unordered pairs, raw sums (spec 2.1).  With all agents
+    uninformed the expected payment is ``z T_P / 2``; with all honest and ``w -> inf`` it is ``z T_P``.
+
+    References
+    ----------
+    Manyika, Wooldridge, Gan (2025), Section 6, eq. (6).
+
+    Examples
+    --------
+    >>> from agents import Strategy
+    >>> r = PPA(z=1.0).expected_payment(Strategy(0.0), Strategy(0.0), n_agents=3, n_items=3)
+    >>> round(r.expected_payment, 12)   # T_P / 2 = 3 * 2 / 2
+    3.0
+    """
+
+    name = "ppa"
+    min_items = 2
+
+    def __init__(self, z: float = 1.0):
+        self.z = check_real("z", z, low=0.0, low_open=True)
+
+    def n_terms(self, n_agents, n_items):
+        return comb(n_items, 2) * (n_agents - 1)
+
+    def scaled(self, factor):
+        return PPA(self.z * factor)
+
+    def _kernel_payments(self, reports, m, out):
+        _ppa(reports, self.z, out)
+
+    def _exact_payment(self, eps_i, eps_peers, n_items, prior, refine):
+        x, w = prior.rule(np.max(np.abs(np.concatenate([[eps_i], eps_peers]))), refine)
+        return self.z * comb(n_items, 2) * float(np.sum(ppa_agreement(x, w, eps_i, eps_peers)))
