@@ -9,7 +9,7 @@ from agents import pair_index
 from agents._validation import check_choice, check_real
 
 from .base import Mechanism
-from .exact import apa3_coherent_agreement, scc_coherent_agreement
+from .exact import apa3_coherent_agreement, apa3_table, scc_coherent_agreement
 from .kernels import COHERENCE_3CYCLE, COHERENCE_SCC, _apa, _coherence
 
 COHERENCE_RULES = ("3cycle", "scc")
@@ -89,3 +89,13 @@ class APA(Mechanism):
                                  f"(got {n_items}); use method='mc'")
             per_peer = scc_coherent_agreement(prior, eps_i, eps_peers, n_items, refine)
         return self.z * comb(n_items, 2) * float(np.sum(per_peer))
+
+    def _table(self, own, peer, n_agents, n_items, prior):
+        if self.coherence == "scc" and n_items > 3:
+            return Mechanism._table(self, own, peer, n_agents, n_items, prior)
+        return self.z * comb(n_items, 2) * (n_agents - 1) * apa3_table(prior, own, peer, n_items)
+
+    def _curve(self, own, peers, n_items, prior):
+        if self.coherence == "scc" and n_items > 3:
+            return Mechanism._curve(self, own, peers, n_items, prior)
+        return self._curve_from_per_peer(own, peers, n_items, prior)

@@ -9,7 +9,7 @@ from agents import pair_index, pair_lookup
 from agents._validation import check_real
 
 from .base import Mechanism
-from .exact import bsst_term_expectations
+from .exact import bsst_A_table, bsst_term_expectations
 from .kernels import _bsst
 
 
@@ -62,3 +62,22 @@ class BSST(Mechanism):
         x, w = prior.rule(np.max(np.abs(np.concatenate([[eps_i], eps_peers]))), refine)
         V = bsst_term_expectations(x, w, eps_i, eps_peers, self.z, self.y)
         return comb(n_items, 2) * (n_items - 2) * float(V.sum())
+
+    def _table(self, own, peer, n_agents, n_items, prior):
+        A = bsst_A_table(prior, np.concatenate([own, peer]))
+        Aop = A[: own.size, own.size:]
+        App = np.diag(A)[own.size:]
+        V = self.y * (1.0 + Aop) + (self.z - 2.0 * self.y) * (1.0 + 2.0 * Aop - App[None, :]) / 4.0
+        return comb(n_items, 2) * (n_items - 2) * (n_agents - 1) * (n_agents - 2) * V
+
+    def _curve(self, own, peers, n_items, prior):
+        n1 = peers.size                       # N - 1 peers
+        A = bsst_A_table(prior, np.concatenate([own, peers]))
+        Aip = A[: own.size, own.size:]        # (n_own, n_peers)
+        App = A[own.size:, own.size:]
+        s_ip = Aip.sum(axis=1)
+        s_pp = App.sum() - np.trace(App)
+        sum_eb = (n1 - 1) * (n1 + s_ip) / 2.0                  # sum over j != k of E[B_j]; same for E[Q_k]
+        sum_ebq = (n1 * (n1 - 1) + 2.0 * (n1 - 1) * s_ip - s_pp) / 4.0
+        V = self.y * 2.0 * sum_eb + (self.z - 2.0 * self.y) * sum_ebq
+        return comb(n_items, 2) * (n_items - 2) * V

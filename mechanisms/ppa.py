@@ -8,7 +8,7 @@ import numpy as np
 from agents._validation import check_real
 
 from .base import Mechanism
-from .exact import ppa_agreement
+from .exact import agreement_correlation_table, ppa_agreement
 from .kernels import _ppa
 
 
@@ -55,3 +55,9 @@ class PPA(Mechanism):
     def _exact_payment(self, eps_i, eps_peers, n_items, prior, refine):
         x, w = prior.rule(np.max(np.abs(np.concatenate([[eps_i], eps_peers]))), refine)
         return self.z * comb(n_items, 2) * float(np.sum(ppa_agreement(x, w, eps_i, eps_peers)))
+
+    def _table(self, own, peer, n_agents, n_items, prior):
+        C = agreement_correlation_table(prior, own, peer)
+        return self.z * comb(n_items, 2) * (n_agents - 1) * (1.0 + C) / 2.0
+
+    _curve = Mechanism._curve_from_per_peer
