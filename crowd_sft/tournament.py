@@ -16,8 +16,8 @@ Randomness. Every run draws one ``(T, n + 3)`` block of uniforms from its own
 ``n``: epsilon-greedy coin; ``n+1``: expert-error coin; ``n+2``: wrong-rank draw), so a run
 is a pure function of its seed and inputs, whatever the engine (the numba kernel or the
 plain numpy reference :func:`run_tournament` ``engine="reference"``) and however runs are
-scheduled. A shuffle of a list of length ``k`` is the list reordered by ``argsort`` of
-``k`` keys (a uniformly random permutation; ties have probability 0).
+scheduled. A shuffle of a list of length ``k`` with keys ``u_0..u_{k-1}`` is Fisher-Yates:
+for ``i = k-1 .. 1`` swap items ``i`` and ``floor(u_i (i + 1))`` (a uniform permutation).
 """
 from __future__ import annotations
 
@@ -241,6 +241,22 @@ def draw_randomness(n_users: int, rounds: int, seed) -> np.ndarray:
 
 # --------------------------------------------------------------------------- grouping kernel
 @njit(cache=True)
+def _shuffle_into(src, keys, out):
+    """Fisher-Yates shuffle of ``src`` into ``out`` driven by uniforms ``keys[0..k-1]``:
+    for i = k-1..1, swap positions i and floor(keys[i] * (i + 1))."""
+    k = src.shape[0]
+    for i in range(k):
+        out[i] = src[i]
+    for i in range(k - 1, 0, -1):
+        j = int(keys[i] * (i + 1))
+        if j > i:
+            j = i
+        tmp = out[i]
+        out[i] = out[j]
+        out[j] = tmp
+
+
+@njit(cache=True)
 def _cut_contiguous(order, n_groups, group_of):
     n = order.shape[0]
     base = n // n_groups
@@ -257,21 +273,22 @@ def _cut_contiguous(order, n_groups, group_of):
 def _assign_groups(points, keys, u_eps, t, rounds, n_groups, grouping, group_of):
     """Fill ``group_of`` (n,) with group indices for round ``t`` (spec "Grouping")."""
     n = points.shape[0]
+    work = np.empty(n, dtype=np.int64)
     if grouping == 0 or (grouping == 1 and u_eps < max(0.4, 1.0 - t / rounds)):
-        order = np.argsort(keys[:n])
-        _cut_contiguous(order, n_groups, group_of)
+        _shuffle_into(np.arange(n), keys, work)
+        _cut_contiguous(work, n_groups, group_of)
         return
     order = np.argsort(points, kind="mergesort")  # ascending, ties by user index
     if grouping == 1:
         _cut_contiguous(order, n_groups, group_of)
         return
-    h = n // 2  # bottom half: the lowest floor(n/2) scorers
-    bottom_perm = np.argsort(keys[:h])
-    top_perm = np.argsort(keys[h:n])
+    h = n // 2  # bottom half: the lowest floor(n/2) scorers; top half: the rest
+    _shuffle_into(order[h:], keys[h:n], work[h:])
     for k in range(n - h):
-        group_of[order[h + top_perm[k]]] = k % n_groups
+        group_of[work[h + k]] = k % n_groups
+    _shuffle_into(order[:h], keys[:h], work[:h])
     for k in range(h):
-        group_of[order[bottom_perm[k]]] = k % n_groups
+        group_of[work[k]] = k % n_groups
 
 
 def group_assignment(points, keys, u_eps, t, rounds, n_groups, grouping="random"):
@@ -346,6 +363,15 @@ def _round_rewards(scores, base, order, n_groups, reward, delta_pts):
 
 
 @njit(cache=True)
+def _power(p, w):
+    if w == 2.0:
+        return p * p
+    if w == 1.0:
+        return p
+    return p ** w
+
+
+@njit(cache=True)
 def _run_kernel(users, expert, x0, draws, n_groups, grouping, evaluation, delta, error_prob,
                 weight_power, reward, threshold, points, x, trace, group_of, cand, cand_scores,
                 wsum, delta_pts):
@@ -353,8 +379,10 @@ def _run_kernel(users, expert, x0, draws, n_groups, grouping, evaluation, delta,
     n, d = users.shape
     m = n_groups
     rounds = draws.shape[0]
+    weights = np.empty(n)
     for i in range(n):
         points[i] = 1.0
+        weights[i] = 1.0  # 1 ** w
     for k in range(d):
         x[k] = x0[k]
     trace[0] = _l2(x, expert)
@@ -370,7 +398,7 @@ def _run_kernel(users, expert, x0, draws, n_groups, grouping, evaluation, delta,
                 cand[g, k] = 0.0
         for i in range(n):
             g = group_of[i]
-            w = points[i] ** weight_power
+            w = weights[i]
             wsum[g] += w
             for k in range(d):
                 cand[g, k] += w * users[i, k]
@@ -405,6 +433,7 @@ def _run_kernel(users, expert, x0, draws, n_groups, grouping, evaluation, delta,
             _round_rewards(cand_scores, base, order, m, reward, delta_pts)
             for i in range(n):
                 points[i] += delta_pts[group_of[i]]
+                weights[i] = _power(points[i], weight_power)
             win = order[0]
             for k in range(d):
                 x[k] = cand[win, k]
@@ -425,11 +454,18 @@ def _reference_run(users, expert, x0, draws, m, grouping, evaluation, delta, err
     n_updates = 0
     sizes = [n // m + (1 if g < n % m else 0) for g in range(m)]
     bounds = np.cumsum([0] + sizes)
+    def shuffle(items, ks):  # Fisher-Yates driven by the keys (module docstring)
+        items = list(items)
+        for i in range(len(items) - 1, 0, -1):
+            j = min(int(ks[i] * (i + 1)), i)
+            items[i], items[j] = items[j], items[i]
+        return items
+
     for t in range(rounds):
         keys, u_eps, u_err, u_j = draws[t, :n], draws[t, n], draws[t, n + 1], draws[t, n + 2]
         groups: list[list[int]]
         if grouping == "random" or (grouping == "epsilon-greedy" and u_eps < max(0.4, 1 - t / rounds)):
-            perm = sorted(range(n), key=lambda i: keys[i])
+            perm = shuffle(range(n), keys)
             groups = [perm[bounds[g]:bounds[g + 1]] for g in range(m)]
         else:
             ranked = sorted(range(n), key=lambda i: (points[i], i))
@@ -438,8 +474,8 @@ def _reference_run(users, expert, x0, draws, m, grouping, evaluation, delta, err
             else:
                 h = n // 2
                 bottom, top = ranked[:h], ranked[h:]
-                bottom = [bottom[k] for k in sorted(range(h), key=lambda k: keys[k])]
-                top = [top[k] for k in sorted(range(n - h), key=lambda k: keys[h + k])]
+                bottom = shuffle(bottom, keys[:h])
+                top = shuffle(top, keys[h:])
                 groups = [[] for _ in range(m)]
                 for k, i in enumerate(top):
                     groups[k % m].append(i)
@@ -450,7 +486,7 @@ def _reference_run(users, expert, x0, draws, m, grouping, evaluation, delta, err
             if not grp:
                 cands.append(x.copy())
                 continue
-            w = points[grp] ** weight_power
+            w = np.array([p * p if weight_power == 2 else p ** weight_power for p in points[grp]])
             c = (w[:, None] * users[grp]).sum(axis=0) / w.sum()
             cands.append(x + delta * (c - x))
         scores = [evaluate(c, expert, evaluation) for c in cands]
