@@ -1,0 +1,222 @@
+"""numba kernels for the Shapley estimators (private; see the public wrappers).
+
+All kernels take preallocated arrays and plain numbers and are compiled with ``cache=True``
+so repeated calls pay no compilation.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from crowd_sft.games import _score_sum
+
+RESYNC_MASK = (1 << 16) - 1  # recompute the running sum from scratch every 65536 Gray steps
+
+
+def shapley_weights(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(w, c)``: ``w[s] = s!(n-1-s)!/n!`` for ``s < n``, ``w[n] = 0``; ``c[s] = w[s-1] + w[s]``.
+
+    With these, ``phi_i = sum_{S contains i} c(|S|) v(S) - sum_S w(|S|) v(S)``: every coalition's
+    value contributes ``+w(|S|-1)`` to its members and ``-w(|S|)`` to the non-members.
+    """
+    w = np.zeros(n + 1)
+    for s in range(n):
+        # 1 / (n * C(n-1, s)) computed in log space (exact enough; n <= a few hundred)
+        w[s] = math.exp(-math.log(n) - (math.lgamma(n) - math.lgamma(s + 1) - math.lgamma(n - s)))
+    c = np.zeros(n + 1)
+    c[1:] = w[:-1] + w[1:]
+    return w, c
+
+
+@njit(cache=True)
+def _ctz(k):
+    j = 0
+    while (k >> j) & 1 == 0:
+        j += 1
+    return j
+
+
+@njit(cache=True)
+def _gray_exact_mean_game(users, e, code, v0, w, c, phi):
+    """Exact Shapley values of v(S) = eval(mean_S u, e) by a Gray-code walk, O(2^n d) time.
+
+    Each step flips one player, so the running sum vector and size update in O(d). The
+    per-player sums ``sum_{S contains i} c(|S|) v(S)`` are obtained in O(1) per step from a
+    compensated running prefix sum R of ``g(S) = c(|S|) v(S)``: player j accumulates
+    ``R(leave) - R(enter)`` over the intervals of the walk during which it is in the coalition.
+    Returns the number of coalitions visited (2^n).
+    """
+    n, d = users.shape
+    s = np.zeros(d)
+    size = 0
+    ins = np.zeros(n, np.bool_)
+    start_hi = np.zeros(n)
+    start_lo = np.zeros(n)
+    acc = np.zeros(n)
+    r_hi = 0.0
+    r_lo = 0.0
+    k_hi = v0 * w[0]
+    k_lo = 0.0
+    total = np.int64(1) << n
+    for k in range(1, total):
+        j = _ctz(k)
+        if ins[j]:
+            acc[j] += (r_hi - start_hi[j]) + (r_lo - start_lo[j])
+            ins[j] = False
+            size -= 1
+            for t in range(d):
+                s[t] -= users[j, t]
+        else:
+            start_hi[j] = r_hi
+            start_lo[j] = r_lo
+            ins[j] = True
+            size += 1
+            for t in range(d):
+                s[t] += users[j, t]
+        if (k & RESYNC_MASK) == 0:  # bound floating drift of the running sum
+            for t in range(d):
+                s[t] = 0.0
+            for i in range(n):
+                if ins[i]:
+                    for t in range(d):
+                        s[t] += users[i, t]
+        if size == 0:
+            val = v0
+        else:
+            val = _score_sum(s, size, e, code)
+        # Neumaier-compensated R += c(size) * val and K += w(size) * val
+        g = val * c[size]
+        tmp = r_hi + g
+        if abs(r_hi) >= abs(g):
+            r_lo += (r_hi - tmp) + g
+        else:
+            r_lo += (g - tmp) + r_hi
+        r_hi = tmp
+        g = val * w[size]
+        tmp = k_hi + g
+        if abs(k_hi) >= abs(g):
+            k_lo += (k_hi - tmp) + g
+        else:
+            k_lo += (g - tmp) + k_hi
+        k_hi = tmp
+    for j in range(n):
+        if ins[j]:
+            acc[j] += (r_hi - start_hi[j]) + (r_lo - start_lo[j])
+        phi[j] = acc[j] - (k_hi + k_lo)
+    return total
+
+
+@njit(cache=True)
+def _gray_exact_table(table, n, w, c, phi):
+    """Exact Shapley values from a table of all 2^n coalition values (bit i = player i), O(2^n)."""
+    ins = np.zeros(n, np.bool_)
+    start_hi = np.zeros(n)
+    start_lo = np.zeros(n)
+    acc = np.zeros(n)
+    r_hi = 0.0
+    r_lo = 0.0
+    k_hi = table[0] * w[0]
+    k_lo = 0.0
+    size = 0
+    code = np.int64(0)
+    total = np.int64(1) << n
+    for k in range(1, total):
+        j = _ctz(k)
+        code ^= np.int64(1) << j
+        if ins[j]:
+            acc[j] += (r_hi - start_hi[j]) + (r_lo - start_lo[j])
+            ins[j] = False
+            size -= 1
+        else:
+            start_hi[j] = r_hi
+            start_lo[j] = r_lo
+            ins[j] = True
+            size += 1
+        val = table[code]
+        g = val * c[size]
+        tmp = r_hi + g
+        if abs(r_hi) >= abs(g):
+            r_lo += (r_hi - tmp) + g
+        else:
+            r_lo += (g - tmp) + r_hi
+        r_hi = tmp
+        g = val * w[size]
+        tmp = k_hi + g
+        if abs(k_hi) >= abs(g):
+            k_lo += (k_hi - tmp) + g
+        else:
+            k_lo += (g - tmp) + k_hi
+        k_hi = tmp
+    for j in range(n):
+        if ins[j]:
+            acc[j] += (r_hi - start_hi[j]) + (r_lo - start_lo[j])
+        phi[j] = acc[j] - (k_hi + k_lo)
+    return total
+
+
+@njit(cache=True)
+def _mc_perm_mean_game(users, e, code, v0, perms, antithetic, zob, mean, m2, hashes):
+    """Permutation-sampling marginals of the mean-vector game, incremental means, O(P n d).
+
+    For every permutation row (and, if ``antithetic``, its reverse) the prefix coalitions are
+    walked with a running sum; the player added at step k gets ``v(prefix_k) - v(prefix_{k-1})``.
+    One sample per row is the marginal vector (antithetic: the average of the row and its
+    reverse). Per-player Welford ``mean``/``m2`` (length n, start at 0) are updated in place;
+    the XOR-hash of every visited non-empty coalition is written to ``hashes`` (for unique
+    counts). Returns the number of coalition values computed.
+    """
+    p_rows, n = perms.shape
+    d = users.shape[1]
+    s = np.zeros(d)
+    fwd = np.zeros(n)
+    rev = np.zeros(n)
+    calls = 0
+    pos = 0
+    for p in range(p_rows):
+        for t in range(d):
+            s[t] = 0.0
+        prev = v0
+        h = np.uint64(0)
+        for k in range(n):
+            i = perms[p, k]
+            for t in range(d):
+                s[t] += users[i, t]
+            val = _score_sum(s, k + 1, e, code)
+            fwd[i] = val - prev
+            prev = val
+            h ^= zob[i]
+            hashes[pos] = h
+            pos += 1
+        v_full = prev
+        calls += n
+        if antithetic:
+            for t in range(d):
+                s[t] = 0.0
+            prev = v0
+            h = np.uint64(0)
+            for k in range(n):
+                i = perms[p, n - 1 - k]
+                for t in range(d):
+                    s[t] += users[i, t]
+                if k == n - 1:
+                    val = v_full  # identical v(N) for both walks of the pair
+                else:
+                    val = _score_sum(s, k + 1, e, code)
+                rev[i] = val - prev
+                prev = val
+                h ^= zob[i]
+                if k < n - 1:
+                    hashes[pos] = h
+                    pos += 1
+            calls += n - 1
+        cnt = p + 1.0
+        for i in range(n):
+            x = fwd[i]
+            if antithetic:
+                x = 0.5 * (fwd[i] + rev[i])
+            delta = x - mean[i]
+            mean[i] += delta / cnt
+            m2[i] += delta * (x - mean[i])
+    return calls, pos

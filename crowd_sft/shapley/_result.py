@@ -1,0 +1,139 @@
+"""Result object, validation helpers and a tiny stderr progress bar."""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class ShapleyResult:
+    """Shapley values with their uncertainty and cost.
+
+    Attributes
+    ----------
+    values : numpy.ndarray
+        ``(n,)`` estimated (or exact) Shapley values, player order.
+    stderr : numpy.ndarray or None
+        ``(n,)`` standard errors of ``values`` (``None`` for exact / closed-form results).
+    evaluations : int
+        Number of *unique* coalition values the estimator asked the game for (exact: ``2**n``;
+        closed form: 0 games evaluated beyond the ``n`` per-player terms it needs).
+    seconds : float
+        Wall time of the call.
+    method : str
+        ``"exact"``, ``"closed"``, ``"mc"`` or ``"kernel"``.
+    n_samples : int
+        Samples behind the estimate (antithetic pairs, permutations, stratum draws, coalitions).
+    calls : int
+        Coalition values computed including repeats (``>= evaluations`` on cache-less fast paths).
+    converged : bool or None
+        Whether the accuracy criterion (not the budget) stopped the estimator.
+    stop_reason : str
+        Human readable reason for stopping.
+    info : dict
+        Estimator-specific details (sampler, seed entropy, chunking, ...).
+    """
+
+    values: np.ndarray
+    stderr: np.ndarray | None
+    evaluations: int
+    seconds: float
+    method: str
+    n_samples: int = 0
+    calls: int = 0
+    converged: bool | None = None
+    stop_reason: str = ""
+    info: dict = field(default_factory=dict)
+
+    def interval(self, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+        """Normal-approximation confidence interval ``values -/+ z * stderr`` (exact: zero width)."""
+        if not 0.0 < level < 1.0:
+            raise ValueError(f"level must be in (0, 1), got {level!r}")
+        from scipy.stats import norm
+
+        z = float(norm.ppf(0.5 + level / 2.0))
+        se = np.zeros_like(self.values) if self.stderr is None else self.stderr
+        return self.values - z * se, self.values + z * se
+
+    def ranking(self) -> np.ndarray:
+        """Players ordered from largest to smallest value."""
+        return np.argsort(-self.values, kind="stable")
+
+    def to_dict(self) -> dict:
+        """JSON-friendly dict."""
+        return {
+            "method": self.method,
+            "values": [float(x) for x in self.values],
+            "stderr": None if self.stderr is None else [float(x) for x in self.stderr],
+            "evaluations": int(self.evaluations),
+            "calls": int(self.calls),
+            "n_samples": int(self.n_samples),
+            "seconds": float(self.seconds),
+            "converged": self.converged,
+            "stop_reason": self.stop_reason,
+        }
+
+
+def check_int(value, name: str, low: int, high: int | None = None) -> int:
+    """Return ``int(value)`` or raise ValueError naming ``name`` and its valid range."""
+    rng = f">= {low}" if high is None else f"in {low}..{high}"
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer {rng}, got {value!r}")
+    if value < low or (high is not None and value > high):
+        raise ValueError(f"{name} must be an integer {rng}, got {value!r}")
+    return int(value)
+
+
+def check_positive(value, name: str) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
+    if not (x > 0.0) or not np.isfinite(x):
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return x
+
+
+def seed_sequence(seed) -> np.random.SeedSequence:
+    """A *fresh* SeedSequence from ``seed`` (int, SeedSequence, Generator or None).
+
+    A SeedSequence argument is copied (not spawned from), so passing the same object twice gives
+    the same stream.
+    """
+    if isinstance(seed, np.random.SeedSequence):
+        return np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key, pool_size=seed.pool_size)
+    if isinstance(seed, np.random.Generator):
+        return np.random.SeedSequence(int(seed.integers(0, 2**63 - 1)))
+    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0):
+        return np.random.SeedSequence(seed)
+    raise ValueError(f"seed must be a non-negative int, SeedSequence, Generator or None; got {seed!r}")
+
+
+class Progress:
+    """Minimal progress bar on stderr, active only when stderr is a TTY (or ``enabled=True``)."""
+
+    def __init__(self, label: str, total: float, enabled: bool | None = None):
+        self.label = label
+        self.total = max(float(total), 1e-12)
+        self.enabled = sys.stderr.isatty() if enabled is None else bool(enabled)
+        self._last = 0.0
+
+    def update(self, done: float, extra: str = "") -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self._last < 0.2 and done < self.total:
+            return
+        self._last = now
+        frac = min(max(done / self.total, 0.0), 1.0)
+        bar = "#" * int(30 * frac)
+        sys.stderr.write(f"\r{self.label} [{bar:<30}] {100 * frac:5.1f}% {extra}")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+            sys.stderr.flush()

@@ -1,0 +1,446 @@
+"""Monte Carlo Shapley values with standard errors, stopping rules and parallel workers.
+
+Samplers
+--------
+``"antithetic"`` (default)
+    Permutation sampling where every random permutation is paired with its reverse; one sample
+    is the average of the two marginal vectors (antithetic variates: a player early in one walk
+    is late in the other, which cancels much of the size-driven variance). Samples are i.i.d.
+    across pairs, so the per-player standard error is the sample standard deviation over pairs
+    divided by sqrt(pairs).
+``"permutation"``
+    Plain permutation sampling (Castro, Gomez & Tejada 2009).
+``"stratified"``
+    Stratified by coalition size: ``phi_i = (1/n) sum_{s=0}^{n-1} E[v(S+i) - v(S) | |S| = s]``
+    with ``S`` uniform among the size-``s`` subsets of the others; strata ``s = 0`` and
+    ``s = n-1`` contain a single coalition and are computed exactly once; every other stratum gets
+    the same number of random draws per round. ``stderr_i^2 = (1/n^2) sum_s var_{i,s}/m_{i,s}``.
+
+Cost accounting
+---------------
+Coalition values go through :class:`~crowd_sft.games.MemoGame`, so ``evaluations`` counts unique
+coalitions. For :class:`~crowd_sft.games.PublishedGame` with a permutation sampler a numba kernel
+walks each permutation with an incremental running sum (O(n d) per permutation) instead; it
+computes cheap values again rather than caching them and counts unique coalitions by hashing.
+
+Reproducibility and parallelism
+-------------------------------
+Work is cut into chunks; chunk ``k`` draws from child ``k`` of ``SeedSequence(seed)``. Chunks are
+processed in rounds of ``chunks_per_round``; all chunks of a round are merged (in index order)
+before the stopping criterion is checked, so no finished work is discarded and the result is the
+same serially (``n_jobs=1``), in a process pool (``n_jobs>1``, or a user ``executor``) or on Dask
+(``scheduler=``), given the same ``seed``, ``chunk_size`` and ``chunks_per_round``.
+"""
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from crowd_sft.games import MemoGame, PublishedGame, as_game
+
+from ._kernels import _mc_perm_mean_game
+from ._result import Progress, ShapleyResult, check_int, check_positive, seed_sequence
+from .stopping import EstimatorState, MaxEvaluations, NeverStop, StandardErrorBelow, StoppingCriterion
+
+__all__ = ["monte_carlo_shapley", "SAMPLERS", "DEFAULT_EVALUATIONS_PER_PLAYER"]
+
+SAMPLERS = ("antithetic", "permutation", "stratified")
+DEFAULT_EVALUATIONS_PER_PLAYER = 1000
+"""Default hard budget: ``1000 * n`` unique evaluations (``10_000 * n`` when a target_se is set)."""
+
+
+# ----------------------------------------------------------------------------- statistics
+@dataclass
+class _Stats:
+    """Mergeable sufficient statistics of one or more chunks (Chan et al. parallel Welford)."""
+
+    count: np.ndarray  # per player (permutation samplers) or per (player, stratum)
+    mean: np.ndarray
+    m2: np.ndarray
+    n_samples: int
+    evaluations: int
+    calls: int
+    hashes: np.ndarray | None = None
+
+    def merge(self, other: "_Stats") -> "_Stats":
+        n_a, n_b = self.count, other.count
+        tot = n_a + n_b
+        safe = np.where(tot > 0, tot, 1)
+        delta = other.mean - self.mean
+        mean = self.mean + delta * n_b / safe
+        m2 = self.m2 + other.m2 + delta * delta * n_a * n_b / safe
+        hashes = None
+        if self.hashes is not None or other.hashes is not None:
+            parts = [h for h in (self.hashes, other.hashes) if h is not None]
+            hashes = np.unique(np.concatenate(parts))
+        return _Stats(tot, mean, m2, self.n_samples + other.n_samples, self.evaluations + other.evaluations,
+                      self.calls + other.calls, hashes)
+
+
+def _estimate(stats: _Stats, sampler: str, n: int):
+    """values, stderr, min_count from merged statistics."""
+    if sampler == "stratified":
+        cnt = stats.count
+        det = _deterministic_strata(n)
+        values = stats.mean.mean(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            var = np.where(cnt > 1, stats.m2 / np.maximum(cnt - 1, 1) / np.maximum(cnt, 1), np.inf)
+        var[:, det] = 0.0
+        stderr = np.sqrt(var.sum(axis=1)) / n
+        rnd = ~np.isin(np.arange(n), det)
+        min_count = int(cnt[:, rnd].min()) if rnd.any() else 10**9
+        return values, stderr, min_count
+    cnt = stats.count
+    values = stats.mean.copy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stderr = np.where(cnt > 1, np.sqrt(stats.m2 / np.maximum(cnt - 1, 1) / np.maximum(cnt, 1)), np.inf)
+    return values, stderr, int(cnt.min())
+
+
+def _deterministic_strata(n: int) -> list[int]:
+    return sorted({0, n - 1})
+
+
+# ----------------------------------------------------------------------------- chunk work
+_MEMOS: "OrderedDict[str, MemoGame]" = OrderedDict()
+_MAX_MEMOS = 4
+
+
+def _memo_for(token: str, game) -> MemoGame:
+    memo = _MEMOS.get(token)
+    if memo is None:
+        memo = MemoGame(game)
+        _MEMOS[token] = memo
+        while len(_MEMOS) > _MAX_MEMOS:
+            _MEMOS.popitem(last=False)
+    return memo
+
+
+def _zobrist(n: int) -> np.ndarray:
+    """Per-player 64-bit keys; XOR of a coalition's keys identifies it (exact bit masks if n <= 64)."""
+    if n <= 64:
+        return np.array([1 << i for i in range(n)], dtype=np.uint64)
+    return np.random.default_rng(0x5EED).integers(0, 2**63, size=n, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+
+
+def _perms(rng: np.random.Generator, rows: int, n: int) -> np.ndarray:
+    return rng.permuted(np.tile(np.arange(n, dtype=np.int64), (rows, 1)), axis=1)
+
+
+def _chunk_fast(game: PublishedGame, sampler: str, ss, size: int, first: bool) -> _Stats:
+    n = game.n_players
+    rng = np.random.default_rng(ss)
+    perms = _perms(rng, size, n)
+    anti = sampler == "antithetic"
+    mean = np.zeros(n)
+    m2 = np.zeros(n)
+    hashes = np.empty(size * (2 * n if anti else n), dtype=np.uint64)
+    calls, used = _mc_perm_mean_game(game.users, game.expert, game.code, game.empty_value, perms, anti,
+                                     _zobrist(n), mean, m2, hashes)
+    h = np.unique(hashes[:used])
+    return _Stats(np.full(n, float(size)), mean, m2, size, 0, int(calls) + (1 if first else 0), h)
+
+
+def _chunk_perm(memo: MemoGame, sampler: str, ss, size: int, first: bool) -> _Stats:
+    n = memo.n_players
+    rng = np.random.default_rng(ss)
+    perms = _perms(rng, size, n)
+    anti = sampler == "antithetic"
+    allp = np.vstack([perms, perms[:, ::-1]]) if anti else perms
+    rows = allp.shape[0]
+    pos = np.argsort(allp, axis=1)  # position of each player in its permutation
+    masks = pos[:, None, :] < np.arange(n + 1)[None, :, None]  # (rows, n+1, n) prefix coalitions
+    before = memo.evaluations
+    v = memo.values(masks.reshape(-1, n)).reshape(rows, n + 1)
+    marg = np.empty((rows, n))
+    marg[np.arange(rows)[:, None], allp] = np.diff(v, axis=1)
+    samples = 0.5 * (marg[:size] + marg[size:]) if anti else marg
+    mean = samples.mean(axis=0)
+    m2 = ((samples - mean) ** 2).sum(axis=0)
+    calls = size * (2 * n - 1 if anti else n) + (1 if first else 0)  # as counted by the fast kernel
+    return _Stats(np.full(n, float(size)), mean, m2, size, memo.evaluations - before, calls)
+
+
+def _chunk_strat(memo: MemoGame, ss, size: int, first: bool) -> _Stats:
+    n = memo.n_players
+    rng = np.random.default_rng(ss)
+    count = np.zeros((n, n))
+    mean = np.zeros((n, n))
+    m2 = np.zeros((n, n))
+    before = memo.evaluations
+    calls = 0
+    if first:  # the two single-coalition strata, exactly
+        eye = np.eye(n, dtype=bool)
+        det = np.vstack([np.zeros((1, n), bool), eye, ~eye, np.ones((1, n), bool)])
+        v = memo.values(det)
+        calls += det.shape[0]
+        v0, vi, vmi, vn = v[0], v[1:n + 1], v[n + 1:2 * n + 1], v[-1]
+        mean[:, 0] = vi - v0
+        mean[:, n - 1] = vn - vmi
+        count[:, 0] = 1
+        count[:, n - 1] = 1
+    if n >= 3 and size > 0:
+        sizes = np.arange(1, n - 1)
+        player = np.repeat(np.arange(n), (n - 2) * size)
+        svec = np.tile(np.repeat(sizes, size), n)
+        rows = player.size
+        keys = rng.random((rows, n))
+        keys[np.arange(rows), player] = 2.0  # the player itself ranks last, never in S
+        rank = np.argsort(np.argsort(keys, axis=1), axis=1)
+        s_mask = rank < svec[:, None]
+        si_mask = s_mask.copy()
+        si_mask[np.arange(rows), player] = True
+        v = memo.values(np.vstack([s_mask, si_mask]))
+        calls += 2 * rows
+        marg = (v[rows:] - v[:rows]).reshape(n, n - 2, size)
+        mean[:, 1:n - 1] = marg.mean(axis=2)
+        m2[:, 1:n - 1] = ((marg - mean[:, 1:n - 1, None]) ** 2).sum(axis=2)
+        count[:, 1:n - 1] = size
+    return _Stats(count, mean, m2, size, memo.evaluations - before, calls)
+
+
+def _chunk_task(token: str, game, sampler: str, fast: bool, ss, size: int, first: bool) -> _Stats:
+    """One chunk of work (top-level so that process pools and Dask can pickle it)."""
+    if fast:
+        return _chunk_fast(game, sampler, ss, size, first)
+    memo = _memo_for(token, game)
+    if sampler == "stratified":
+        return _chunk_strat(memo, ss, size, first)
+    return _chunk_perm(memo, sampler, ss, size, first)
+
+
+# ----------------------------------------------------------------------------- execution
+class _Runner:
+    """Runs lists of chunk tasks inline, in a process pool, on a user executor or on Dask."""
+
+    def __init__(self, n_jobs: int, scheduler, executor, mp_context: str):
+        self.kind = "serial"
+        self._own = None
+        if scheduler is not None:
+            try:
+                from dask.distributed import Client
+            except ImportError as exc:  # pragma: no cover - optional dependency
+                raise ValueError("scheduler= needs dask.distributed (pip install 'dask[distributed]')") from exc
+            if isinstance(scheduler, str):
+                self.client = Client(scheduler)
+                self._own = self.client
+            elif isinstance(scheduler, Client):
+                self.client = scheduler
+            else:
+                raise ValueError(f"scheduler must be a dask.distributed Client or an address string, got {scheduler!r}")
+            self.kind = "dask"
+        elif executor is not None:
+            if not hasattr(executor, "submit"):
+                raise ValueError("executor must be a concurrent.futures.Executor (with .submit)")
+            self.pool = executor
+            self.kind = "executor"
+        elif n_jobs > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.pool = ProcessPoolExecutor(max_workers=n_jobs, mp_context=multiprocessing.get_context(mp_context))
+            self._own = self.pool
+            self.kind = "process"
+
+    def run(self, tasks: list[tuple]) -> list[_Stats]:
+        if self.kind == "serial" or len(tasks) == 0:
+            return [_chunk_task(*t) for t in tasks]
+        if self.kind == "dask":
+            futs = [self.client.submit(_chunk_task, *t, pure=False) for t in tasks]
+            return self.client.gather(futs)
+        futs = [self.pool.submit(_chunk_task, *t) for t in tasks]
+        return [f.result() for f in futs]
+
+    def close(self):
+        if self._own is not None:
+            if self.kind == "dask":
+                self._own.close()
+            else:
+                self._own.shutdown(wait=True, cancel_futures=True)
+
+
+def _unwrap(game):
+    inner = game
+    while isinstance(inner, MemoGame):
+        inner = inner.game
+    return inner
+
+
+def _worst_new(sampler: str, n: int, units: int, first: bool) -> int:
+    """Upper bound on the new unique evaluations of ``units`` samples."""
+    if sampler == "antithetic":
+        return units * (2 * n - 1) + (1 if first else 0)
+    if sampler == "permutation":
+        return units * n + (1 if first else 0)
+    return 2 * units * n * max(n - 2, 0) + ((2 * n + 2) if first else 0)
+
+
+def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_evaluations: int | None = None,
+                        sampler: str = "antithetic", stop: StoppingCriterion | None = None, n_jobs: int = 1,
+                        scheduler=None, executor=None, chunk_size: int | None = None, chunks_per_round: int = 4,
+                        fast: bool = True, mp_context: str = "spawn", progress: bool | None = None,
+                        max_calls: int | None = None, n_players: int | None = None) -> ShapleyResult:
+    """Monte Carlo Shapley values with per-player standard errors.
+
+    Parameters
+    ----------
+    game : Game, object with ``n_players``/``values(masks)``, or callable (then give ``n_players``)
+        The cooperative game; values are memoised so ``evaluations`` counts unique coalitions.
+    seed : int, SeedSequence, Generator or None
+        Source of all randomness (chunk k uses child k of ``SeedSequence(seed)``).
+    target_se : float, optional
+        Stop once every player's standard error is ``<= target_se`` (``StandardErrorBelow``).
+    max_evaluations : int, optional
+        Hard budget of unique coalition evaluations, never exceeded (default ``1000 n``, or
+        ``10_000 n`` with ``target_se``/``stop``).
+    sampler : {"antithetic", "permutation", "stratified"}
+    stop : StoppingCriterion, optional
+        Any combination of criteria from :mod:`crowd_sft.shapley.stopping`; combined with ``|``
+        with the ``target_se`` criterion and always with the hard budget.
+    n_jobs : int
+        Worker processes (1 = inline; -1 = all cores). Ignored when ``scheduler`` or ``executor``.
+    scheduler : dask.distributed.Client or str, optional
+        Run chunks on Dask.
+    executor : concurrent.futures.Executor, optional
+        Reuse your own pool across many calls.
+    chunk_size : int, optional
+        Samples per chunk (antithetic pairs, permutations, or draws per stratum).
+    chunks_per_round : int
+        Chunks merged between two checks of the stopping rule (default 4).
+    max_calls : int, optional
+        Cap on coalition values *computed or looked up* including repeats (default
+        ``4 * max_evaluations``). It ends sampling when the unique budget cannot be reached,
+        e.g. for small ``n`` where all ``2^n`` coalitions are soon known.
+    fast : bool
+        Use the numba kernel for the published game with permutation samplers.
+    progress : bool, optional
+        Progress bar on stderr (default: when stderr is a TTY).
+
+    Returns
+    -------
+    ShapleyResult
+        ``values``, ``stderr``, ``evaluations`` (unique), ``n_samples``, ``converged``, ``stop_reason``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from crowd_sft.games import PublishedGame
+    >>> from crowd_sft.shapley.stopping import MaxEvaluations, StandardErrorBelow
+    >>> rng = np.random.default_rng(0)
+    >>> g = PublishedGame(rng.uniform(0, 5, (30, 20)), rng.uniform(0, 5, 20), "l2")
+    >>> r = monte_carlo_shapley(g, seed=1, stop=MaxEvaluations(20_000) | StandardErrorBelow(1e-3))
+    >>> r.evaluations <= 20_000 and r.stderr.shape == (30,)
+    True
+
+    References
+    ----------
+    Castro, Gomez & Tejada (2009) permutation sampling; Mitchell et al. (2022) antithetic /
+    stratified sampling for Shapley values; paper Section IV-B step 6; spec "Shapley values as
+    published".
+    """
+    t0 = time.perf_counter()
+    g = as_game(game, n_players)
+    n = g.n_players
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
+    if n_jobs == -1:
+        n_jobs = os.cpu_count() or 1
+    n_jobs = check_int(n_jobs, "n_jobs", 1)
+    chunks_per_round = check_int(chunks_per_round, "chunks_per_round", 1)
+    if stop is not None and not isinstance(stop, StoppingCriterion):
+        raise ValueError(f"stop must be a StoppingCriterion (e.g. MaxEvaluations(10_000) | StandardErrorBelow(1e-3)), got {stop!r}")
+    crit: StoppingCriterion | None = stop
+    if target_se is not None:
+        se_crit = StandardErrorBelow(check_positive(target_se, "target_se"))
+        crit = se_crit if crit is None else (crit | se_crit)
+    if max_evaluations is None:
+        max_evaluations = DEFAULT_EVALUATIONS_PER_PLAYER * n * (10 if crit is not None else 1)
+    max_evaluations = check_int(max_evaluations, "max_evaluations", 1)
+    max_calls = check_int(4 * max_evaluations if max_calls is None else max_calls, "max_calls", 1)
+    budget = MaxEvaluations(max_evaluations)
+    crit = budget if crit is None else (crit | budget)
+    crit.reset()
+    need = _worst_new(sampler, n, 1, True)
+    if max_evaluations < need:
+        raise ValueError(f"max_evaluations={max_evaluations} is too small: sampler={sampler!r} needs at least "
+                         f"{need} evaluations for n_players={n}")
+    if chunk_size is None:
+        per = {"antithetic": 2 * n, "permutation": n, "stratified": 2 * n * max(n - 2, 1)}[sampler]
+        chunk_size = max(1, min(256, -(-4096 // per)))
+    chunk_size = check_int(chunk_size, "chunk_size", 1)
+
+    inner = _unwrap(g)
+    use_fast = bool(fast) and sampler != "stratified" and isinstance(inner, PublishedGame)
+    task_game = inner if use_fast else g
+    token = uuid.uuid4().hex
+    root = seed_sequence(seed)
+    runner = _Runner(n_jobs, scheduler, executor, mp_context)
+    if runner.kind == "dask":
+        task_game = runner.client.scatter(task_game, broadcast=True)
+    bar = Progress(f"MC Shapley n={n}", max_evaluations, progress)
+
+    stats: _Stats | None = None
+    evaluations = 0
+    rounds = 0
+    chunk_index = 0
+    stop_reason = ""
+    converged = False
+    try:
+        while True:
+            first = stats is None
+            remaining = max_evaluations - evaluations
+            units = chunk_size * chunks_per_round
+            while units > 0 and _worst_new(sampler, n, units, first) > remaining:
+                units = min(units - 1, max(0, int(units * remaining / max(_worst_new(sampler, n, units, first), 1))))
+            if units <= 0:
+                stop_reason = f"hard budget max_evaluations={max_evaluations}"
+                break
+            sizes = [chunk_size] * (units // chunk_size) + ([units % chunk_size] if units % chunk_size else [])
+            if not sizes:
+                sizes = [0]
+            tasks = []
+            for j, size in enumerate(sizes):
+                child = root.spawn(1)[0]
+                tasks.append((token, task_game, sampler, use_fast, child, size, first and j == 0))
+                chunk_index += 1
+            for res in runner.run(tasks):
+                stats = res if stats is None else stats.merge(res)
+            if use_fast:
+                evaluations = int(stats.hashes.size) + 1  # + the empty coalition
+            else:
+                evaluations = stats.evaluations
+            rounds += 1
+            values, stderr, min_count = _estimate(stats, sampler, n)
+            state = EstimatorState(values, stderr, evaluations, stats.n_samples, time.perf_counter() - t0, rounds,
+                                   min_count)
+            bar.update(evaluations, f"se={np.max(stderr):.3g}")
+            if sampler == "stratified" and n <= 2:
+                stop_reason, converged = "exact (every stratum has a single coalition)", True
+                break
+            if crit(state):
+                fired = crit.fired(state)
+                converged = any(f.converges for f in fired)
+                stop_reason = " and ".join(repr(f) for f in fired) or repr(crit)
+                break
+            if stats.calls >= max_calls:
+                stop_reason = f"max_calls={max_calls} (coalition values incl. repeats)"
+                if n <= 62 and evaluations >= 2**n:
+                    stop_reason += f"; all 2^{n} coalitions seen, use method='exact'"
+                break
+    finally:
+        bar.close()
+        runner.close()
+        _MEMOS.pop(token, None)
+    values, stderr, _ = _estimate(stats, sampler, n)
+    if sampler == "stratified" and n <= 2:
+        stderr = np.zeros(n)
+    info = {"sampler": sampler, "fast_path": use_fast, "chunk_size": chunk_size, "chunks_per_round": chunks_per_round,
+            "chunks": chunk_index, "rounds": rounds, "seed_entropy": root.entropy, "runner": runner.kind,
+            "max_evaluations": max_evaluations}
+    return ShapleyResult(values, stderr, int(evaluations), time.perf_counter() - t0, "mc", n_samples=stats.n_samples,
+                         calls=stats.calls, converged=converged, stop_reason=stop_reason, info=info)
