@@ -1,0 +1,122 @@
+"""Sub-commands ``run`` (one setting) and ``reproduce`` (the paper's full sweep).
+
+``python -m crowd_sft run --users 50 --groups 3 --grouping random --eval l2 --runs 50 --seed 0 --json``
+prints ``{"config": ..., "runs": [...], "summary": {...}}``: one object per run (final_distance,
+start_distance, converged_round, n_updates, points, shapley, pearson, spearman, expert_user_id)
+and the means and standard errors of the per-run figures. Run ``r`` is the same run as in a
+``reproduce`` sweep with the same seed and options (paired seeding, see :mod:`crowd_sft.sweep`).
+
+``python -m crowd_sft reproduce [--runs 50] [--out DIR]`` runs n in {10,25,50,75,100} x m in {2..5}
+x 9 pairs, resumably, on a local process pool (or Dask with ``--scheduler``/``--dask-local``) and
+writes runs/summary CSV+JSON, Table I and Figs. 6-8 (paper Section IV-C/D).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .sweep import (PAIRS, PAPER_GROUPS, PAPER_USERS, SHAPLEY_METHODS, SweepConfig, _json_clean, replay_run,
+                    run_sweep, summarize)
+from .tournament import EVALUATIONS, GROUPINGS, REWARDS
+
+__all__ = ["add_parser"]
+
+
+def _int_list(text):
+    try:
+        vals = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    return vals
+
+
+def _common(p):
+    p.add_argument("--runs", type=int, default=50, help="runs per setting (50)")
+    p.add_argument("--seed", type=int, default=0, help="root seed (0)")
+    p.add_argument("--rounds", type=int, default=100, help="rounds T (100)")
+    p.add_argument("--delta", type=float, default=0.1, help="step toward the group centroid (0.1)")
+    p.add_argument("--error-prob", type=float, default=0.05, help="expert error probability (0.05)")
+    p.add_argument("--weight-power", type=float, default=2.0,
+                   help="centroid weights points**w: 2 as published, 1 as the paper's prose (2)")
+    p.add_argument("--reward", choices=REWARDS, default="rank", help="per-round reward rule (rank)")
+    p.add_argument("--shapley", choices=SHAPLEY_METHODS, default="mc",
+                   help="mc: accurate (closed form/exact/stratified MC); kernel: the published KernelSHAP; "
+                        "exact: enumeration (small n)")
+    p.add_argument("--mc-evaluations", type=int, default=1000,
+                   help="MC budget: unique coalition evaluations per player (1000)")
+    p.add_argument("--unpaired", action="store_true",
+                   help="independent draws per setting instead of common random numbers")
+
+
+def _config(args, users, groups, pairs):
+    return SweepConfig(users=users, groups=groups, pairs=pairs, runs=args.runs, rounds=args.rounds,
+                       delta=args.delta, error_prob=args.error_prob, weight_power=args.weight_power,
+                       reward=args.reward, seed=args.seed, paired=not args.unpaired, shapley=args.shapley,
+                       mc_evaluations=args.mc_evaluations)
+
+
+def _cmd_run(args) -> int:
+    cfg = _config(args, (args.users,), (args.groups,), ((args.grouping, args.eval),))
+    records = [replay_run(cfg, args.users, args.groups, args.grouping, args.eval, r) for r in range(cfg.runs)]
+    rows = [r.scalars() for r in records]
+    s = summarize(rows)[0]
+    summary = {k: v for k, v in s.items() if k not in ("n", "m", "grouping", "evaluation")}
+    if args.json:
+        runs = []
+        for rec in records:
+            d = rec.scalars()
+            d["points"] = rec.points.tolist()
+            d["shapley"] = rec.shapley.tolist()
+            runs.append(d)
+        json.dump(_json_clean({"config": cfg.to_json(), "runs": runs, "summary": summary}), sys.stdout,
+                  allow_nan=False)
+        sys.stdout.write("\n")
+    else:
+        print(f"n={args.users} m={args.groups} grouping={args.grouping} eval={args.eval} runs={cfg.runs} "
+              f"seed={cfg.seed} shapley={cfg.shapley}")
+        print(f"{'run':>4} {'expert':>6} {'start':>8} {'final':>8} {'conv':>5} {'pearson':>8} {'spearman':>8}")
+        for d in rows:
+            conv = "-" if d["converged_round"] is None else d["converged_round"]
+            print(f"{d['run']:>4} {d['expert_user_id']:>6} {d['start_distance']:8.3f} {d['final_distance']:8.3f} "
+                  f"{conv:>5} {d['pearson']:8.3f} {d['spearman']:8.3f}")
+        for k in ("final_distance", "start_distance", "pearson", "spearman"):
+            print(f"{k:>15}: {summary[k + '_mean']:.4f} +- {summary[k + '_se']:.4f} (SE)")
+        print(f"{'converged':>15}: {summary['converged_fraction']:.2f} of runs")
+    return 0
+
+
+def _cmd_reproduce(args) -> int:
+    cfg = _config(args, args.users, args.groups, PAIRS)
+    if args.jobs == 0 or args.jobs < -1:
+        raise ValueError(f"--jobs must be -1 (all cores) or >= 1; got {args.jobs}")
+    res = run_sweep(cfg, args.out, n_jobs=args.jobs, scheduler=args.scheduler, dask_local=args.dask_local,
+                    figures=not args.no_figures)
+    with open(f"{args.out}/table1.md", encoding="utf-8") as fh:
+        print(fh.read())
+    print(f"{len(res.rows)} runs ({res.computed_chunks} chunks computed, {res.skipped_chunks} resumed) -> {args.out}")
+    return 0
+
+
+def add_parser(subparsers) -> None:
+    """Register ``run`` and ``reproduce`` on the dispatcher's sub-parsers."""
+    p = subparsers.add_parser("run", help="run one tournament setting for several seeded runs")
+    p.add_argument("--users", type=int, required=True, help="crowd size n (2..609 with the bundled data)")
+    p.add_argument("--groups", type=int, required=True, help="group count m (2..n)")
+    p.add_argument("--grouping", choices=GROUPINGS, default="random")
+    p.add_argument("--eval", choices=EVALUATIONS, default="l2")
+    p.add_argument("--json", action="store_true", help="print JSON (runs + summary)")
+    _common(p)
+    p.set_defaults(func=_cmd_run)
+
+    q = subparsers.add_parser("reproduce", help="the paper's sweep: Table I and Figs. 6-8")
+    q.add_argument("--out", default="crowd_sft_results", help="results directory (resumable)")
+    q.add_argument("--users", type=_int_list, default=PAPER_USERS, help="comma list (10,25,50,75,100)")
+    q.add_argument("--groups", type=_int_list, default=PAPER_GROUPS, help="comma list (2,3,4,5)")
+    q.add_argument("--jobs", type=int, default=-1, help="local worker processes (-1: all cores)")
+    q.add_argument("--scheduler", default=None, help="Dask scheduler address tcp://HOST:PORT")
+    q.add_argument("--dask-local", type=int, default=None, metavar="N",
+                   help="start a local Dask cluster with N worker processes")
+    q.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    _common(q)
+    q.set_defaults(func=_cmd_reproduce)

@@ -1,0 +1,615 @@
+"""The Experiment-2 sweep (paper Section IV-C/D, Figs. 6-8, Table I): resumable and distributable.
+
+A sweep runs every ``(n, m, grouping, evaluation)`` setting of a :class:`SweepConfig` for
+``runs`` runs. Work is cut into *units* ``(n, run)``: a unit draws the run's instance, the
+Shapley values of the published game for each evaluation, and every ``(m, grouping,
+evaluation)`` tournament of that run. Units are grouped into chunks of consecutive runs; a
+finished chunk is written atomically to ``OUT/parts/<config-hash>/``, so an interrupted sweep
+(SIGINT, SIGKILL, power loss) resumes where it stopped and the final files -- assembled from the
+parts in canonical order -- are byte-identical to an uninterrupted run.
+
+Seeding (``numpy.random.SeedSequence(seed, spawn_key=...)``, so any run replays alone):
+
+* ``paired=True`` (default, *common random numbers*): the instance (expert, ``x0``) uses key
+  ``(n, run, 0)``, the tournament uniforms ``(n, run, 1)``, the Shapley estimator
+  ``(n, run, 2, eval_index)``. All 4 group counts and 3 groupings of run ``r`` then share the
+  same crowd, expert, start and uniforms -- pair comparisons are paired -- and one Shapley
+  computation per ``(n, run, eval)`` serves all 12 of them (the published game depends only on
+  users, expert and evaluation; spec "Shapley values as published").
+* ``paired=False``: every setting gets independent draws (keys extended by
+  ``(m, grouping_index, eval_index)``), as in the published (unseeded) code; Shapley values
+  are computed per setting.
+
+Shapley estimators (``shapley``): ``"kernel"`` reproduces the published KernelSHAP
+(10,000 samples, ``l1_reg="num_features"``; exact for n <= 13); ``"exact"`` enumerates (closed
+form for the dot game; only feasible for small n); ``"mc"`` (default) is accurate and fast: the
+exact closed form for the dot game, exact enumeration for ``n <= 13``, otherwise helper S's Monte
+Carlo estimator with ``shapley_options`` (default: stratified sampling, 100 evaluations per
+player per stratum budget ``mc_evaluations``).
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from ._progress import ProgressBar
+from .data import as_preferences
+from .tournament import (EVALUATIONS, GROUPINGS, REWARDS, _run_kernel, _validate_run, draw_randomness,
+                         make_instance)
+
+__all__ = ["SweepConfig", "RunRecord", "SweepResult", "PAIRS", "run_sweep", "simulate_unit",
+           "replay_run", "summarize", "table_one", "pearson", "spearman", "write_outputs",
+           "PAPER_USERS", "PAPER_GROUPS"]
+
+PAIRS: tuple[tuple[str, str], ...] = tuple((g, e) for g in GROUPINGS for e in EVALUATIONS)
+PAPER_USERS = (10, 25, 50, 75, 100)
+PAPER_GROUPS = (2, 3, 4, 5)
+SHAPLEY_METHODS = ("mc", "exact", "kernel")
+_EXACT_SMALL_N = 13  # the published KernelSHAP is exact here too (all coalitions enumerated)
+
+
+# --------------------------------------------------------------------------- statistics
+def pearson(x, y) -> float:
+    """Pearson correlation; NaN if either vector is constant (the paper skips such runs)."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    xc = x - x.mean()
+    yc = y - y.mean()
+    den = math.sqrt(float(xc @ xc) * float(yc @ yc))
+    if den == 0.0 or not np.isfinite(den):
+        return float("nan")
+    return float(np.clip((xc @ yc) / den, -1.0, 1.0))
+
+
+def _average_ranks(a):
+    a = np.asarray(a, dtype=np.float64)
+    order = np.argsort(a, kind="mergesort")
+    ranks = np.empty(a.size)
+    sa = a[order]
+    i = 0
+    while i < a.size:
+        j = i
+        while j + 1 < a.size and sa[j + 1] == sa[i]:
+            j += 1
+        ranks[order[i:j + 1]] = 0.5 * (i + j) + 1.0
+        i = j + 1
+    return ranks
+
+
+def spearman(x, y) -> float:
+    """Spearman rank correlation (average ranks for ties); NaN if either is constant."""
+    return pearson(_average_ranks(x), _average_ranks(y))
+
+
+# --------------------------------------------------------------------------- configuration
+@dataclass(frozen=True)
+class SweepConfig:
+    """Everything that determines a sweep's numbers (the defaults are the paper's).
+
+    Attributes
+    ----------
+    users, groups : tuple of int
+        Crowd sizes ``n`` and group counts ``m`` (paper: 10..100 and 2..5).
+    pairs : tuple of (grouping, evaluation)
+        The 9 method pairs by default.
+    runs, rounds, delta, error_prob, weight_power, reward, converge_threshold
+        As :func:`crowd_sft.tournament.run_tournament` (50, 100, 0.1, 0.05, 2, 'rank', 5.0).
+    seed : int
+        Root entropy of every ``SeedSequence``.
+    paired : bool
+        Common random numbers across ``m`` and grouping (see module docstring). Default True.
+    shapley : {'mc', 'exact', 'kernel'}
+        Shapley estimator policy (module docstring).
+    mc_evaluations : int
+        Unique coalition evaluations per player for ``'mc'`` (budget ``mc_evaluations * n``).
+    mc_sampler : str
+        Sampler of :func:`crowd_sft.shapley.monte_carlo_shapley` (default ``'stratified'``).
+    adversary_fraction : float in [0, 1)
+        Fraction of the crowd replaced by adversarial/careless users (paper Section VI).
+    adversary_kind : {'random', 'inverted'}
+        ``'random'``: ``Uniform(0, 5)^d`` vectors; ``'inverted'``: ``5 - u`` (reversed tastes).
+    preferences : array (users x dims) or None
+        ``None``: the bundled MovieLens matrix.
+    chunk_runs : int
+        Runs per work chunk / part file.
+    """
+
+    users: tuple = PAPER_USERS
+    groups: tuple = PAPER_GROUPS
+    pairs: tuple = PAIRS
+    runs: int = 50
+    rounds: int = 100
+    delta: float = 0.1
+    error_prob: float = 0.05
+    weight_power: float = 2.0
+    reward: str = "rank"
+    converge_threshold: float = 5.0
+    seed: int = 0
+    paired: bool = True
+    shapley: str = "mc"
+    mc_evaluations: int = 1000
+    mc_sampler: str = "stratified"
+    adversary_fraction: float = 0.0
+    adversary_kind: str = "random"
+    chunk_runs: int = 5
+    preferences: object = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "users", tuple(int(n) for n in self.users))
+        object.__setattr__(self, "groups", tuple(int(m) for m in self.groups))
+        object.__setattr__(self, "pairs", tuple((str(g), str(e)) for g, e in self.pairs))
+        prefs = as_preferences(self.preferences)
+        if not self.users or not self.groups or not self.pairs:
+            raise ValueError("users, groups and pairs must be non-empty")
+        for n in self.users:
+            if n < 2 or n + 1 > prefs.n_users:
+                raise ValueError(f"users (n) must be in [2, {prefs.n_users - 1}] with these preferences "
+                                 f"({prefs.n_users} rows, a run needs n + 1); got {n}")
+        if len(set(self.users)) != len(self.users) or len(set(self.groups)) != len(self.groups) \
+                or len(set(self.pairs)) != len(self.pairs):
+            raise ValueError("users, groups and pairs must not repeat")
+        for g, e in self.pairs:
+            if g not in GROUPINGS:
+                raise ValueError(f"grouping must be one of {', '.join(GROUPINGS)}; got {g!r}")
+            if e not in EVALUATIONS:
+                raise ValueError(f"evaluation must be one of {', '.join(EVALUATIONS)}; got {e!r}")
+        for m in self.groups:
+            if m < 2 or m > min(self.users):
+                raise ValueError(f"groups (m) must be in [2, {min(self.users)}] (m <= n); got {m}")
+        if isinstance(self.runs, bool) or int(self.runs) < 1:
+            raise ValueError(f"runs must be >= 1; got {self.runs}")
+        if int(self.chunk_runs) < 1:
+            raise ValueError(f"chunk_runs must be >= 1; got {self.chunk_runs}")
+        if self.shapley not in SHAPLEY_METHODS:
+            raise ValueError(f"shapley must be one of {', '.join(SHAPLEY_METHODS)}; got {self.shapley!r}")
+        if int(self.mc_evaluations) < 1:
+            raise ValueError(f"mc_evaluations must be >= 1; got {self.mc_evaluations}")
+        if not (0.0 <= float(self.adversary_fraction) < 1.0):
+            raise ValueError(f"adversary_fraction must be in [0, 1); got {self.adversary_fraction}")
+        if self.adversary_kind not in ("random", "inverted"):
+            raise ValueError(f"adversary_kind must be one of random, inverted; got {self.adversary_kind!r}")
+        if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer; got {self.seed!r}")
+        # parameter ranges, checked once with a dummy run
+        _validate_run(np.zeros((2, 1)), np.zeros(1), np.zeros(1), 2, self.pairs[0][0], self.pairs[0][1],
+                      self.rounds, self.delta, self.error_prob, self.weight_power, self.reward,
+                      self.converge_threshold)
+
+    def prefs(self):
+        return as_preferences(self.preferences)
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d.pop("preferences")
+        d["pairs"] = [list(p) for p in self.pairs]
+        d["users"] = list(self.users)
+        d["groups"] = list(self.groups)
+        if self.preferences is None:
+            d["preferences"] = "bundled MovieLens ml-latest-small user x genre mean (610 x 20)"
+        else:
+            mat = np.ascontiguousarray(self.prefs().matrix)
+            d["preferences"] = {"shape": list(mat.shape),
+                                "sha256": hashlib.sha256(mat.tobytes()).hexdigest()}
+        return d
+
+    def key(self) -> str:
+        """Hash of everything that changes the numbers (resume directory name)."""
+        blob = json.dumps(self.to_json(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run of one setting (the per-run figures the paper averages)."""
+
+    n: int
+    m: int
+    grouping: str
+    evaluation: str
+    run: int
+    expert_user_id: int
+    start_distance: float
+    final_distance: float
+    converged_round: int | None
+    n_updates: int
+    pearson: float
+    spearman: float
+    points: np.ndarray | None = field(default=None, compare=False, repr=False)
+    shapley: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    SCALARS = ("n", "m", "grouping", "evaluation", "run", "expert_user_id", "start_distance",
+               "final_distance", "converged_round", "n_updates", "pearson", "spearman")
+
+    def scalars(self) -> dict:
+        return {k: getattr(self, k) for k in self.SCALARS}
+
+
+# --------------------------------------------------------------------------- one unit
+def _ss(cfg: SweepConfig, *key) -> np.random.SeedSequence:
+    return np.random.SeedSequence(int(cfg.seed), spawn_key=tuple(int(k) for k in key))
+
+
+def _instance(cfg, n, run, extra):
+    inst = make_instance(n, _ss(cfg, n, run, 0, *extra), preferences=cfg.preferences)
+    if cfg.adversary_fraction > 0:
+        rng = np.random.default_rng(_ss(cfg, n, run, 3, *extra))
+        k = int(round(cfg.adversary_fraction * n))
+        bad = rng.choice(n, size=k, replace=False)
+        users = inst.users.copy()
+        if cfg.adversary_kind == "random":
+            users[bad] = rng.uniform(0.0, 5.0, (k, users.shape[1]))
+        else:
+            users[bad] = 5.0 - users[bad]
+        inst = type(inst)(inst.user_ids, inst.expert_user_id, users, inst.expert, inst.x0)
+    return inst
+
+
+def shapley_for(cfg: SweepConfig, users, expert, evaluation, seed) -> np.ndarray:
+    """Shapley values of the published game under the config's estimator policy."""
+    from .games import PublishedGame
+    from .shapley import shapley_values
+
+    game = PublishedGame(users, expert, evaluation)
+    n = users.shape[0]
+    if cfg.shapley == "kernel":
+        res = shapley_values(game, "kernel", seed=seed, n_samples=10_000, variant="published")
+    elif evaluation == "dot":
+        res = shapley_values(game, "closed")
+    elif cfg.shapley == "exact" or n <= _EXACT_SMALL_N:
+        res = shapley_values(game, "exact")
+    else:
+        res = shapley_values(game, "mc", seed=seed, max_evaluations=int(cfg.mc_evaluations) * n,
+                             sampler=cfg.mc_sampler)
+    return np.asarray(res.values, dtype=np.float64)
+
+
+def simulate_unit(cfg: SweepConfig, n: int, run: int, *, settings=None, keep_vectors=False) -> list[RunRecord]:
+    """All settings of run ``run`` at crowd size ``n`` (``settings``: iterable of (m, grouping, eval)).
+
+    Returns the records in canonical order (m, then pair order of ``cfg.pairs``).
+    """
+    if settings is None:
+        settings = [(m, g, e) for m in cfg.groups for g, e in cfg.pairs]
+    gcodes = {g: GROUPINGS.index(g) for g in GROUPINGS}
+    ecodes = {e: EVALUATIONS.index(e) for e in EVALUATIONS}
+    rcode = REWARDS.index(cfg.reward)
+    rounds = int(cfg.rounds)
+    shared = {}
+    if cfg.paired:
+        inst = _instance(cfg, n, run, ())
+        draws = draw_randomness(n, rounds, _ss(cfg, n, run, 1))
+    d = None
+    out = []
+    for m, g, e in settings:
+        gi, ei = gcodes[g], ecodes[e]
+        if not cfg.paired:
+            extra = (m, gi, ei)
+            inst = _instance(cfg, n, run, extra)
+            draws = draw_randomness(n, rounds, _ss(cfg, n, run, 1, *extra))
+            shap = shapley_for(cfg, inst.users, inst.expert, e, _ss(cfg, n, run, 2, ei, m, gi))
+        else:
+            if e not in shared:
+                shared[e] = shapley_for(cfg, inst.users, inst.expert, e, _ss(cfg, n, run, 2, ei))
+            shap = shared[e]
+        d = inst.users.shape[1]
+        points = np.empty(n)
+        x = np.empty(d)
+        trace = np.empty(rounds + 1)
+        conv, n_upd = _run_kernel(inst.users, inst.expert, inst.x0, draws, int(m), gi, ei, float(cfg.delta),
+                                  float(cfg.error_prob), float(cfg.weight_power), rcode,
+                                  float(cfg.converge_threshold), points, x, trace,
+                                  np.empty(n, dtype=np.int64), np.empty((m, d)), np.empty(m), np.empty(m),
+                                  np.empty(m))
+        out.append(RunRecord(n=int(n), m=int(m), grouping=g, evaluation=e, run=int(run),
+                             expert_user_id=int(inst.expert_user_id), start_distance=float(trace[0]),
+                             final_distance=float(trace[-1]), converged_round=None if conv < 0 else int(conv),
+                             n_updates=int(n_upd), pearson=pearson(points, shap), spearman=spearman(points, shap),
+                             points=points if keep_vectors else None, shapley=shap if keep_vectors else None))
+    return out
+
+
+def replay_run(cfg: SweepConfig, n: int, m: int, grouping: str, evaluation: str, run: int) -> RunRecord:
+    """Recompute one run of one setting alone (same numbers as inside the sweep), with vectors."""
+    return simulate_unit(cfg, n, run, settings=[(m, grouping, evaluation)], keep_vectors=True)[0]
+
+
+def _run_chunk(cfg: SweepConfig, n: int, first: int, last: int) -> list[dict]:
+    rows = []
+    for run in range(first, last):
+        rows.extend(r.scalars() for r in simulate_unit(cfg, n, run))
+    return rows
+
+
+# --------------------------------------------------------------------------- scheduling
+def _chunks(cfg: SweepConfig):
+    step = int(cfg.chunk_runs)
+    # biggest crowds first: better load balance on a pool
+    for n in sorted(cfg.users, reverse=True):
+        for first in range(0, int(cfg.runs), step):
+            yield n, first, min(first + step, int(cfg.runs))
+
+
+def _part_name(n, first, last):
+    return f"n{n:04d}_r{first:05d}-{last:05d}.json"
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+@dataclass
+class SweepResult:
+    """Rows of a sweep (dicts of :attr:`RunRecord.SCALARS`) in canonical order, and its summary."""
+
+    config: SweepConfig
+    rows: list
+    summary: list
+    out_dir: Path | None = None
+    computed_chunks: int = 0
+    skipped_chunks: int = 0
+
+
+def run_sweep(cfg: SweepConfig, out_dir=None, *, n_jobs: int = -1, scheduler=None, dask_local: int | None = None,
+              progress: bool | None = None, figures: bool = True) -> SweepResult:
+    """Run (or resume) a sweep; write per-run and aggregated results if ``out_dir`` is given.
+
+    Parameters
+    ----------
+    cfg : SweepConfig
+    out_dir : path-like, optional
+        Results directory. Finished chunks go to ``out_dir/parts/<cfg.key()>/`` as they complete;
+        re-running the same command skips them. Final files: ``runs.csv``, ``runs.json``,
+        ``summary.csv``, ``summary.json``, ``table1.md``, ``table1.json``, ``config.json`` and
+        ``fig6.png``, ``fig7.png``, ``fig8.png`` (paper Figs. 6-8; when ``figures``).
+    n_jobs : int
+        Local worker processes (1 = serial in this process; -1 = all cores).
+    scheduler : str or dask.distributed.Client, optional
+        Run chunks on a Dask cluster (address ``tcp://HOST:PORT`` or a client).
+    dask_local : int, optional
+        Start a ``dask.distributed.LocalCluster`` with this many worker processes.
+    progress : bool, optional
+        Progress bar on stderr (default: when stderr is a TTY).
+
+    Returns
+    -------
+    SweepResult
+
+    References
+    ----------
+    Paper Section IV-C/D, Figs. 6-8, Table I; spec "Shapley values as published" (sweep).
+    """
+    chunks = list(_chunks(cfg))
+    results: dict[tuple, list] = {}
+    part_dir = None
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        part_dir = out_dir / "parts" / cfg.key()
+        part_dir.mkdir(parents=True, exist_ok=True)
+        _write_atomic(part_dir / "config.json", json.dumps(cfg.to_json(), indent=1, sort_keys=True))
+        for c in chunks:
+            p = part_dir / _part_name(*c)
+            if p.exists():
+                try:
+                    results[c] = json.loads(p.read_text(encoding="utf-8"))
+                except (json.JSONDecodeError, OSError):  # never written atomically: recompute
+                    p.unlink(missing_ok=True)
+    todo = [c for c in chunks if c not in results]
+    skipped = len(chunks) - len(todo)
+
+    def done(c, rows):
+        results[c] = rows
+        if part_dir is not None:
+            _write_atomic(part_dir / _part_name(*c), json.dumps(rows))
+
+    bar = ProgressBar(len(chunks), "sweep", enabled=progress)
+    bar.update(skipped)
+    with bar:
+        if not todo:
+            pass
+        elif scheduler is not None or dask_local:
+            _run_dask(cfg, todo, done, bar, scheduler, dask_local)
+        else:
+            workers = (os.cpu_count() or 1) if n_jobs in (-1, None) else int(n_jobs)
+            if workers <= 1 or len(todo) == 1:
+                for c in todo:
+                    done(c, _run_chunk(cfg, *c))
+                    bar.update()
+            else:
+                with ProcessPoolExecutor(max_workers=min(workers, len(todo)),
+                                         mp_context=get_context("spawn")) as pool:
+                    futs = {pool.submit(_run_chunk, cfg, *c): c for c in todo}
+                    try:
+                        for f in as_completed(futs):
+                            done(futs[f], f.result())
+                            bar.update()
+                    except BaseException:
+                        for f in futs:
+                            f.cancel()
+                        raise
+    rows = _canonical(cfg, results)
+    summary = summarize(rows)
+    res = SweepResult(cfg, rows, summary, out_dir, len(todo), skipped)
+    if out_dir is not None:
+        write_outputs(res, out_dir, figures=figures)
+    return res
+
+
+def _run_dask(cfg, todo, done, bar, scheduler, dask_local):
+    from dask.distributed import Client, LocalCluster, as_completed as dask_completed
+
+    cluster = None
+    own_client = False
+    if scheduler is not None and not isinstance(scheduler, str):
+        client = scheduler
+    else:
+        if scheduler is None:
+            cluster = LocalCluster(n_workers=int(dask_local), threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+            client = Client(cluster)
+        else:
+            client = Client(scheduler)
+        own_client = True
+    try:
+        futures = [client.submit(_run_chunk, cfg, *c, pure=False) for c in todo]
+        which = {f.key: c for f, c in zip(futures, todo)}
+        for f in dask_completed(futures):
+            done(which[f.key], f.result())
+            bar.update()
+    finally:
+        if own_client:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _canonical(cfg: SweepConfig, results: dict) -> list[dict]:
+    by_key = {}
+    for rows in results.values():
+        for r in rows:
+            by_key[(r["n"], r["m"], r["grouping"], r["evaluation"], r["run"])] = r
+    out = []
+    for n in cfg.users:
+        for m in cfg.groups:
+            for g, e in cfg.pairs:
+                for run in range(int(cfg.runs)):
+                    out.append(by_key[(n, m, g, e, run)])
+    return out
+
+
+# --------------------------------------------------------------------------- aggregation
+def _mean_se(values):
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=np.float64)
+    if v.size == 0:
+        return float("nan"), float("nan"), float("nan"), 0
+    sd = float(v.std(ddof=1)) if v.size > 1 else float("nan")
+    return float(v.mean()), sd / math.sqrt(v.size) if v.size > 1 else float("nan"), sd, int(v.size)
+
+
+def summarize(rows: list[dict]) -> list[dict]:
+    """Per-setting means, standard deviations and standard errors of the per-run figures.
+
+    Pearson/Spearman means skip NaN runs (constant points or values), as the paper does;
+    ``pearson_n`` counts the runs used. ``converged_fraction``: share of runs reaching distance
+    <= threshold; ``converged_round_mean`` over those runs.
+    """
+    groups: dict[tuple, list] = {}
+    for r in rows:
+        groups.setdefault((r["n"], r["m"], r["grouping"], r["evaluation"]), []).append(r)
+    out = []
+    for (n, m, g, e), rs in groups.items():
+        s = {"n": n, "m": m, "grouping": g, "evaluation": e, "runs": len(rs)}
+        for k in ("final_distance", "start_distance", "pearson", "spearman", "n_updates"):
+            mean, se, sd, cnt = _mean_se([r[k] for r in rs])
+            s[f"{k}_mean"], s[f"{k}_se"], s[f"{k}_sd"] = mean, se, sd
+            if k in ("pearson", "spearman"):
+                s[f"{k}_n"] = cnt
+        conv = [r["converged_round"] for r in rs if r["converged_round"] is not None]
+        s["converged_fraction"] = len(conv) / len(rs)
+        s["converged_round_mean"] = float(np.mean(conv)) if conv else float("nan")
+        out.append(s)
+    return out
+
+
+def table_one(summary: list[dict]) -> dict:
+    """Paper Table I: over the (n, m) settings, how often each pair has the lowest mean final
+    distance and the highest mean Pearson correlation (percent of settings)."""
+    settings: dict[tuple, list] = {}
+    for s in summary:
+        settings.setdefault((s["n"], s["m"]), []).append(s)
+    best_d: dict[str, int] = {}
+    best_p: dict[str, int] = {}
+    for rows in settings.values():
+        d = min(rows, key=lambda s: (s["final_distance_mean"], s["grouping"], s["evaluation"]))
+        best_d[f"{d['grouping']}/{d['evaluation']}"] = best_d.get(f"{d['grouping']}/{d['evaluation']}", 0) + 1
+        finite = [s for s in rows if np.isfinite(s["pearson_mean"])]
+        if finite:
+            p = max(finite, key=lambda s: (s["pearson_mean"], s["grouping"], s["evaluation"]))
+            best_p[f"{p['grouping']}/{p['evaluation']}"] = best_p.get(f"{p['grouping']}/{p['evaluation']}", 0) + 1
+    total = len(settings)
+
+    def ranked(counts):
+        return [{"pair": k, "wins": v, "percent": 100.0 * v / total}
+                for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+    return {"settings": total, "best_final_distance": ranked(best_d), "best_pearson": ranked(best_p)}
+
+
+def _table_md(t: dict) -> str:
+    paper_d = [("epsilon-greedy/l2", 60), ("epsilon-greedy/l1", 15), ("random/l2", 10)]
+    paper_p = [("random/dot", 45), ("interleaved/dot", 40), ("random/l2", 10)]
+    lines = [f"# Table I (over {t['settings']} (n, m) settings)", ""]
+    for title, key, paper in (("Best convergence distance", "best_final_distance", paper_d),
+                              ("Best Pearson correlation", "best_pearson", paper_p)):
+        lines += [f"## {title}", "", "| pair | wins | % | paper |", "|---|---|---|---|"]
+        pmap = dict(paper)
+        for row in t[key]:
+            ref = pmap.get(row["pair"])
+            lines.append(f"| {row['pair']} | {row['wins']} | {row['percent']:.0f} | "
+                         f"{'' if ref is None else ref} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _fmt(v):
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return repr(v)
+    return str(v)
+
+
+def _csv_text(rows: list[dict]) -> str:
+    buf = io.StringIO()
+    if rows:
+        w = csv.writer(buf, lineterminator="\n")
+        keys = list(rows[0])
+        w.writerow(keys)
+        for r in rows:
+            w.writerow([_fmt(r[k]) for k in keys])
+    return buf.getvalue()
+
+
+def _json_clean(obj):
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _json_clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_clean(v) for v in obj]
+    return obj
+
+
+def write_outputs(res: SweepResult, out_dir, *, figures: bool = True) -> None:
+    """Write the final files of a sweep (deterministic given its rows)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t1 = table_one(res.summary)
+    files = {
+        "config.json": json.dumps(res.config.to_json(), indent=1, sort_keys=True) + "\n",
+        "runs.csv": _csv_text(res.rows),
+        "runs.json": json.dumps(_json_clean(res.rows), allow_nan=False) + "\n",
+        "summary.csv": _csv_text(res.summary),
+        "summary.json": json.dumps(_json_clean(res.summary), indent=1, allow_nan=False) + "\n",
+        "table1.json": json.dumps(t1, indent=1) + "\n",
+        "table1.md": _table_md(t1),
+    }
+    for name, text in files.items():
+        _write_atomic(out_dir / name, text)
+    if figures:
+        from .figures import write_figures
+        write_figures(res.summary, out_dir)
