@@ -61,7 +61,7 @@ class Prior:
         e = self._edges(1)
         return float(e[-1] - e[0])
 
-    def n_panels(self, max_abs_eps: float = 0.0, refine: int = 1) -> int:
+    def n_panels(self, max_abs_eps: float = 0.0, refine: float = 1) -> int:
         """Number of panels so that each panel is at most ``5 / |eps|`` wide (and at least the base).
 
         Calibrated against adaptive one-dimensional quadrature of the difference density and against
@@ -70,7 +70,7 @@ class Prior:
         """
         base = self._base_panels()
         need = int(np.ceil(self._span() * max(float(max_abs_eps), 0.0) / 5.0))
-        return max(base, need) * int(refine)
+        return max(2, int(np.ceil(max(base, need) * float(refine))))
 
     def rule(self, max_abs_eps: float = 0.0, refine: int = 1):
         """Quadrature rule ``(nodes, weights)`` for ``E[g(theta)]``.
@@ -79,9 +79,10 @@ class Prior:
         ----------
         max_abs_eps : float
             Largest ``|signed effort|`` that the integrand will contain; panels shrink with it.
-        refine : int
+        refine : float
             Multiplies the number of panels (``refine=2`` halves every panel: used for error estimates
-            and convergence tests).
+            and convergence tests; ``refine=0.5`` is the cheaper bracketing rule of the equilibrium
+            solvers, accurate to about ``1e-6``).
         """
         return self._rule(self.n_panels(max_abs_eps, refine))
 

@@ -90,12 +90,12 @@ class APA(Mechanism):
             per_peer = scc_coherent_agreement(prior, eps_i, eps_peers, n_items, refine)
         return self.z * comb(n_items, 2) * float(np.sum(per_peer))
 
-    def _table(self, own, peer, n_agents, n_items, prior):
+    def _table(self, own, peer, n_agents, n_items, prior, refine=1):
         if self.coherence == "scc" and n_items > 3:
-            return Mechanism._table(self, own, peer, n_agents, n_items, prior)
-        return self.z * comb(n_items, 2) * (n_agents - 1) * apa3_table(prior, own, peer, n_items)
+            return Mechanism._table(self, own, peer, n_agents, n_items, prior, refine)
+        return self.z * comb(n_items, 2) * (n_agents - 1) * apa3_table(prior, own, peer, n_items, refine)
 
-    def _curve(self, own, peers, n_items, prior):
+    def _curve(self, own, peers, n_items, prior, refine=1):
         if self.coherence == "scc" and n_items > 3:
-            return Mechanism._curve(self, own, peers, n_items, prior)
-        return self._curve_from_per_peer(own, peers, n_items, prior)
+            return Mechanism._curve(self, own, peers, n_items, prior, refine)
+        return self._curve_from_per_peer(own, peers, n_items, prior, refine)

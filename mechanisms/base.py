@@ -173,34 +173,36 @@ class Mechanism:
         return shift + mean, math.sqrt(var / samples)
 
     # -- vectorised exact payments (used by the equilibrium solvers) ---------------------------
-    def payment_table(self, own_eps, peer_eps, n_agents, n_items, prior="normal") -> np.ndarray:
+    def payment_table(self, own_eps, peer_eps, n_agents, n_items, prior="normal", refine=1) -> np.ndarray:
         """Exact ``E[M_i]`` for every own signed effort ``own_eps[p]`` against ``N - 1`` peers that all play
-        ``peer_eps[q]``: an array of shape ``(len(own_eps), len(peer_eps))``."""
+        ``peer_eps[q]``: an array of shape ``(len(own_eps), len(peer_eps))``.
+
+        ``refine`` scales the quadrature panels (``0.5``: the solvers' cheaper bracketing rule)."""
         own = np.atleast_1d(np.asarray(own_eps, dtype=float))
         peer = np.atleast_1d(np.asarray(peer_eps, dtype=float))
         n_agents = check_int("n_agents", n_agents, low=3)
         n_items = self._check_items(check_int("n_items", n_items, low=2))
-        return self._table(own, peer, n_agents, n_items, as_prior(prior))
+        return self._table(own, peer, n_agents, n_items, as_prior(prior), refine)
 
-    def payment_curve(self, own_eps, peers_eps, n_items, prior="normal") -> np.ndarray:
+    def payment_curve(self, own_eps, peers_eps, n_items, prior="normal", refine=1) -> np.ndarray:
         """Exact ``E[M_i]`` for every own signed effort against a fixed (possibly heterogeneous) peer list."""
         own = np.atleast_1d(np.asarray(own_eps, dtype=float))
         peers = np.atleast_1d(np.asarray(peers_eps, dtype=float))
         check_int("n_agents", peers.size + 1, low=3)
         n_items = self._check_items(check_int("n_items", n_items, low=2))
-        return self._curve(own, peers, n_items, as_prior(prior))
+        return self._curve(own, peers, n_items, as_prior(prior), refine)
 
-    def _table(self, own, peer, n_agents, n_items, prior):
-        return np.array([[self.exact(np.r_[o, np.full(n_agents - 1, q)], n_items, prior) for q in peer]
+    def _table(self, own, peer, n_agents, n_items, prior, refine=1):
+        return np.array([[self.exact(np.r_[o, np.full(n_agents - 1, q)], n_items, prior, refine) for q in peer]
                          for o in own])
 
-    def _curve(self, own, peers, n_items, prior):
-        return np.array([self.exact(np.r_[o, peers], n_items, prior) for o in own])
+    def _curve(self, own, peers, n_items, prior, refine=1):
+        return np.array([self.exact(np.r_[o, peers], n_items, prior, refine) for o in own])
 
-    def _curve_from_per_peer(self, own, peers, n_items, prior):
+    def _curve_from_per_peer(self, own, peers, n_items, prior, refine=1):
         # rules linear in the peers (PPA, APA): sum the one-peer table over the peer list
         vals, counts = np.unique(peers, return_counts=True)
-        return self._table(own, vals, 2, n_items, prior) @ counts
+        return self._table(own, vals, 2, n_items, prior, refine) @ counts
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def n_terms(self, n_agents: int, n_items: int) -> int:

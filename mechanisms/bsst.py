@@ -63,16 +63,16 @@ class BSST(Mechanism):
         V = bsst_term_expectations(x, w, eps_i, eps_peers, self.z, self.y)
         return comb(n_items, 2) * (n_items - 2) * float(V.sum())
 
-    def _table(self, own, peer, n_agents, n_items, prior):
-        A = bsst_A_table(prior, np.concatenate([own, peer]))
+    def _table(self, own, peer, n_agents, n_items, prior, refine=1):
+        A = bsst_A_table(prior, np.concatenate([own, peer]), refine)
         Aop = A[: own.size, own.size:]
         App = np.diag(A)[own.size:]
         V = self.y * (1.0 + Aop) + (self.z - 2.0 * self.y) * (1.0 + 2.0 * Aop - App[None, :]) / 4.0
         return comb(n_items, 2) * (n_items - 2) * (n_agents - 1) * (n_agents - 2) * V
 
-    def _curve(self, own, peers, n_items, prior):
+    def _curve(self, own, peers, n_items, prior, refine=1):
         n1 = peers.size                       # N - 1 peers
-        A = bsst_A_table(prior, np.concatenate([own, peers]))
+        A = bsst_A_table(prior, np.concatenate([own, peers]), refine)
         Aip = A[: own.size, own.size:]        # (n_own, n_peers)
         App = A[own.size:, own.size:]
         s_ip = Aip.sum(axis=1)

@@ -281,19 +281,49 @@ def bsst_A_table(prior, E, refine=1):
     return (Tv * w[None, :]) @ Tv.T
 
 
+_APA_BASE_CACHE: dict = {}
+
+
+def _apa3_base_stack(prior, E_own, n_items, x, w):
+    """Stacked ``w_a w_b S_i[a,b] (1 - M[b,a])^(m-2)`` for every own signed effort (cached).
+
+    ``S(-e) = S(e)^T`` and ``M(-e) = M(e)^T``, so only ``|e|`` is computed.  Cached because the solvers
+    evaluate the same own grid against many peer profiles.
+    """
+    cacheable = E_own.size >= 8           # grids, not the pointwise calls of a refinement
+    key = (repr(prior), n_items, x.size, float(x[0]), float(x[-1]), E_own.tobytes())
+    hit = _APA_BASE_CACHE.get(key) if cacheable else None
+    if hit is not None:
+        return hit
+    D = x[:, None] - x[None, :]
+    ww = np.outer(w, w)
+    out = np.empty((E_own.size, x.size * x.size))
+    done = {}
+    for k, e in enumerate(E_own):
+        a = abs(float(e))
+        if a not in done:
+            Si = _s(a * D)
+            M = (Si * w[None, :]) @ Si
+            done[a] = (Si, M)
+        Si, M = done[a]
+        if e >= 0:
+            base = Si * (1.0 - M.T) ** (n_items - 2)
+        else:
+            base = Si.T * (1.0 - M) ** (n_items - 2)
+        out[k] = (base * ww).ravel()
+    if cacheable:
+        if len(_APA_BASE_CACHE) >= 8:
+            _APA_BASE_CACHE.pop(next(iter(_APA_BASE_CACHE)))
+        _APA_BASE_CACHE[key] = out
+    return out
+
+
 def apa3_table(prior, E_own, E_peer, n_items, refine=1):
     """``G[p, q] = Pr(coherent (3cycle) and agree)`` for own ``E_own[p]`` and one peer ``E_peer[q]``."""
-    E_own = np.asarray(E_own, dtype=float)
+    E_own = np.ascontiguousarray(E_own, dtype=float)
     E_peer = np.asarray(E_peer, dtype=float)
     mx = float(max(np.max(np.abs(E_own), initial=0.0), np.max(np.abs(E_peer), initial=0.0)))
     x, w = prior.rule(mx, refine)
     D = x[:, None] - x[None, :]
-    ww = np.outer(w, w)
-    Sp = np.stack([(_s(e * D) * ww).ravel() for e in E_peer])      # (n_peer, n^2)
-    out = np.empty((E_own.size, E_peer.size))
-    for k, e in enumerate(E_own):
-        Si = _s(e * D)
-        M = (Si * w[None, :]) @ Si
-        base = Si * (1.0 - M.T) ** (n_items - 2)
-        out[k] = 2.0 * (Sp @ base.ravel())
-    return out
+    Sp = np.stack([_s(e * D).ravel() for e in E_peer])      # (n_peer, n^2)
+    return 2.0 * (_apa3_base_stack(prior, E_own, n_items, x, w) @ Sp.T)

@@ -56,8 +56,8 @@ class PPA(Mechanism):
         x, w = prior.rule(np.max(np.abs(np.concatenate([[eps_i], eps_peers]))), refine)
         return self.z * comb(n_items, 2) * float(np.sum(ppa_agreement(x, w, eps_i, eps_peers)))
 
-    def _table(self, own, peer, n_agents, n_items, prior):
-        C = agreement_correlation_table(prior, own, peer)
+    def _table(self, own, peer, n_agents, n_items, prior, refine=1):
+        C = agreement_correlation_table(prior, own, peer, refine)
         return self.z * comb(n_items, 2) * (n_agents - 1) * (1.0 + C) / 2.0
 
     _curve = Mechanism._curve_from_per_peer

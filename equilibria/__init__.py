@@ -1,0 +1,22 @@
+"""Best responses, symmetric equilibria and incentive-property checks (UEI, omega-BNIC, EC).
+
+>>> from mechanisms import APA
+>>> from equilibria import Game, check_properties
+>>> rep = check_properties(Game(APA(), "quadratic:0.1", n_agents=3, n_items=3))
+>>> rep.UEI.holds
+True
+
+References
+----------
+Manyika, Wooldridge, Gan (2025), Defs. 5.1-5.3.
+"""
+from .best_response import BestResponse, best_response
+from .game import Game, SymmetricGrid
+from .properties import PropertyReport, Verdict, check_ec, check_omega_bnic, check_properties, check_uei
+from .symmetric import Equilibrium, EquilibriumCheck, EquilibriumSet, check_equilibrium, symmetric_equilibria
+from .thresholds import Threshold, apa_curvature, omega_bnic_threshold, threshold, uei_threshold
+
+__all__ = ["BestResponse", "best_response", "Game", "SymmetricGrid", "PropertyReport", "Verdict", "check_ec",
+           "check_omega_bnic", "check_properties", "check_uei", "Equilibrium", "EquilibriumCheck",
+           "EquilibriumSet", "check_equilibrium", "symmetric_equilibria", "Threshold", "apa_curvature",
+           "omega_bnic_threshold", "threshold", "uei_threshold"]

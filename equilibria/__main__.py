@@ -1,0 +1,133 @@
+"""``python -m equilibria {best-response,equilibria,check,threshold,report}``.
+
+Shares the game arguments of ``python -m mechanisms payoff`` plus ``--cost NAME:K[:P]``.  Bad input
+prints one line on stderr and exits with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+from agents import Strategy, parse_cost
+from agents._validation import check_real
+from mechanisms import make_mechanism
+from mechanisms.__main__ import _Parser, add_game_arguments
+
+from .best_response import best_response
+from .game import Game
+from .properties import check_properties
+from .symmetric import symmetric_equilibria
+from .thresholds import threshold
+
+
+def _game(args) -> Game:
+    mech = make_mechanism(args.mechanism, args.z, args.y, args.coherence)
+    return Game(mech, parse_cost(args.cost), args.agents, args.items, args.prior, args.w_max)
+
+
+def _print(args, obj, text):
+    print(json.dumps(obj, default=_json_default) if args.json else text)
+
+
+def _json_default(o):
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    raise TypeError(type(o))
+
+
+def _cmd_best_response(args):
+    tol = check_real("tol", args.tol, low=0.0, low_open=True)
+    g = _game(args)
+    br = best_response(g, Strategy(args.peer_effort, args.peer_report), tol=tol)
+    out = br.to_dict()
+    if br.tied:
+        out["utility"] = [m.utility for m in br.maximisers]
+        out["effort"] = [m.effort for m in br.maximisers]
+        out["report"] = [m.report for m in br.maximisers]
+    text = "best response: " + ", ".join(f"({m.effort:.6g}, {m.report}) U={m.utility:.10g}" for m in br.maximisers)
+    _print(args, out, text + (" [tied]" if br.tied else ""))
+    return 0
+
+
+def _cmd_equilibria(args):
+    tol = check_real("tol", args.tol, low=0.0, low_open=True)
+    eqs = symmetric_equilibria(_game(args), tol=tol)
+    lines = [f"{'effort':>10} {'report':>9} {'utility':>14} {'regret':>9} stable"]
+    lines += [f"{e.effort:10.6g} {e.report:>9} {e.utility:14.10g} {e.regret:9.1e} {e.stable}"
+              + (" (mirror)" if e.mirror else "") + (" (at w_max)" if e.at_bound else "") for e in eqs]
+    _print(args, {"equilibria": [e.to_dict() for e in eqs], "tolerance": eqs.tolerance, "notes": eqs.notes},
+           "\n".join(lines + eqs.notes))
+    return 0
+
+
+def _cmd_check(args):
+    tol = check_real("tol", args.tol, low=0.0, low_open=True)
+    rep = check_properties(_game(args), tol=tol)
+    d = rep.to_dict()
+    text = "\n".join(f"{k}: holds={v['holds']} margin={v['margin']:.6g}" for k, v in d.items())
+    _print(args, d, text)
+    return 0
+
+
+def _cmd_threshold(args):
+    g = _game(args)
+    th = threshold(g, args.property)
+    d = th.to_dict()
+    _print(args, d, f"{th.property}: z/k threshold = {th.z_over_k:.6g} ({th.method}); sympy: {th.sympy_z_over_k}"
+           + "".join(f"\n  {n}" for n in th.notes))
+    return 0
+
+
+def _cmd_report(args):
+    from .report import run_report
+    run_report(args.out, agents=args.agents, items=args.items, prior=args.prior, w_max=args.w_max,
+               as_json=args.json)
+    return 0
+
+
+def build_parser():
+    parser = _Parser(prog="python -m equilibria", description="Equilibria and incentive properties.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def game_parser(name, help_):
+        p = sub.add_parser(name, help=help_)
+        add_game_arguments(p)
+        p.add_argument("--cost", default="quadratic:0.1", help="NAME:K[:P], e.g. quadratic:0.1, power:0.1:1.5")
+        p.add_argument("--w-max", type=float, default=5.0, help="largest effort searched (default 5)")
+        p.add_argument("--tol", type=float, default=1e-7, help="relative regret/tie tolerance (default 1e-7)")
+        return p
+    p = game_parser("best-response", "global best response against symmetric peers")
+    p.add_argument("--peer-effort", type=float, required=True)
+    p.add_argument("--peer-report", default="honest")
+    p.set_defaults(func=_cmd_best_response, tol=1e-9)
+    game_parser("equilibria", "all symmetric equilibria with regret certificates").set_defaults(func=_cmd_equilibria)
+    game_parser("check", "UEI, omega-BNIC and EC verdicts with evidence").set_defaults(func=_cmd_check)
+    p = game_parser("threshold", "threshold on z/k for a cost family")
+    p.add_argument("--property", required=True, help="UEI or omega_BNIC")
+    p.set_defaults(func=_cmd_threshold)
+    p = sub.add_parser("report", help="the main job: property table, thresholds, figures")
+    p.add_argument("--out", default="report", help="output directory (default ./report)")
+    p.add_argument("--agents", type=int, default=4)
+    p.add_argument("--items", type=int, default=4)
+    p.add_argument("--prior", default="normal")
+    p.add_argument("--w-max", type=float, default=5.0)
+    p.add_argument("--json", action="store_true", help="print the JSON summary instead of the table")
+    p.set_defaults(func=_cmd_report)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ValueError as exc:
+        sys.stderr.write(f"python -m equilibria {args.command}: error: {exc}\n")
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,170 @@
+"""The main job: PPA / BSST / APA x (linear, quadratic, sqrt) costs x (UEI, omega-BNIC, EC), thresholds
+on ``z/k``, and figures (best-response maps, utility landscapes, EC gain curves).
+
+``python -m equilibria report [--out DIR]`` prints the table, writes ``DIR/report.json`` (rewritten
+after every cell, so an interrupted run keeps what it finished) and PNG figures.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+
+from agents import HONEST, parse_cost
+from mechanisms import APA, BSST, PPA
+
+from .game import Game, SymmetricGrid
+from .properties import check_properties
+from .thresholds import omega_bnic_threshold, uei_threshold
+
+MECHS = (("PPA", PPA()), ("BSST", BSST()), ("APA", APA()))
+COSTS = ("linear:0.5", "quadratic:0.1", "sqrt:0.2")
+
+
+class Progress:
+    """A minimal progress bar on stderr, shown only on a terminal."""
+
+    def __init__(self, total, label=""):
+        self.total, self.done, self.label, self.t0 = total, 0, label, time.time()
+        self.on = sys.stderr.isatty()
+
+    def step(self, what=""):
+        self.done += 1
+        if self.on:
+            n = int(30 * self.done / self.total)
+            sys.stderr.write(f"\r{self.label} [{'#' * n}{'.' * (30 - n)}] {self.done}/{self.total} "
+                             f"{time.time() - self.t0:5.1f}s {what:<28}")
+            sys.stderr.flush()
+            if self.done == self.total:
+                sys.stderr.write("\n")
+
+
+def _clean(o):
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    if isinstance(o, dict):
+        return {k: _clean(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_clean(v) for v in o]
+    if isinstance(o, np.ndarray):
+        return _clean(o.tolist())
+    if isinstance(o, np.generic):
+        return _clean(o.item())
+    return o
+
+
+def _fmt(v):
+    return {True: "holds", False: "fails", None: "undet."}[v]
+
+
+def run_report(out="report", *, agents=4, items=4, prior="normal", w_max=5.0, as_json=False):
+    os.makedirs(out, exist_ok=True)
+    t0 = time.time()
+    cells = []
+    prog = Progress(len(MECHS) * len(COSTS) + 1, "report")
+    figs_data = {}
+    summary = {"setting": {"n_agents": agents, "n_items": items, "prior": str(prior), "w_max": w_max,
+                           "z": 1.0, "y_bsst": 0.5, "coherence": "3cycle"}, "cells": cells}
+    for name, mech in MECHS:
+        base_game = Game(mech, "quadratic:0.1", agents, items, prior, w_max)
+        grid = SymmetricGrid(base_game)
+        for cost in COSTS:
+            g = base_game.with_cost(parse_cost(cost))
+            rep = check_properties(g, grid=grid)
+            th_u = uei_threshold(g)
+            th_b = omega_bnic_threshold(g, grid=grid)
+            cells.append({"mechanism": name, "cost": cost, **rep.to_dict(),
+                          "threshold_UEI": th_u.to_dict(), "threshold_omega_BNIC": th_b.to_dict()})
+            figs_data[(name, cost)] = (g, grid, rep)
+            with open(os.path.join(out, "report.json"), "w") as f:
+                json.dump(_clean(summary), f, indent=1)
+            prog.step(f"{name} {cost}")
+    _figures(out, figs_data)
+    prog.step("figures")
+    summary["seconds"] = time.time() - t0
+    with open(os.path.join(out, "report.json"), "w") as f:
+        json.dump(_clean(summary), f, indent=1)
+    if as_json:
+        print(json.dumps(_clean(summary)))
+        return summary
+    print(f"Incentive properties, N={agents}, m={items}, prior={prior}, z=1 (BSST y=0.5), APA 3cycle, "
+          f"efforts in [0, {w_max:g}]")
+    hdr = f"{'mechanism':<9} {'cost':<14} {'UEI':<7} {'omega-BNIC':<11} {'EC literal':<11} {'EC compl.':<10} " \
+          f"{'z/k UEI (root; sympy)':<26} {'z/k omega-BNIC':<14}"
+    print(hdr)
+    print("-" * len(hdr))
+    for c in cells:
+        tu, tb = c["threshold_UEI"], c["threshold_omega_BNIC"]
+        u = "never" if tu["never"] else f"{tu['z_over_k']:.4g}"
+        if tu["sympy_z_over_k"] is not None:
+            u += f"; {tu['sympy_z_over_k']:.4g}" if math.isfinite(tu["sympy_z_over_k"]) else "; inf(local)"
+        b = "never" if tb["never"] else f"{tb['z_over_k']:.4g}"
+        print(f"{c['mechanism']:<9} {c['cost']:<14} {_fmt(c['UEI']['holds']):<7} {_fmt(c['omega_BNIC']['holds']):<11} "
+              f"{_fmt(c['EC']['holds']):<11} {_fmt(c['EC']['evidence']['complementarity']['holds']):<10} "
+              f"{u:<26} {b:<14}")
+    print(f"\nwrote {os.path.join(out, 'report.json')} and figures in {out}/ ({summary['seconds']:.1f}s)")
+    return summary
+
+
+def _figures(out, data):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cost = "quadratic:0.1"
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4), sharey=True)
+    for ax, (name, _) in zip(axes, MECHS):
+        g, grid, rep = data[(name, cost)]
+        U = grid.utility(g.cost_of(0))
+        br = grid.own[np.argmax(U, axis=0)]
+        ax.plot(grid.peer, np.abs(br), "o-", ms=3, label="best response effort")
+        ax.plot(grid.peer, grid.peer, "k--", lw=1, label="diagonal")
+        dis = br < 0
+        if dis.any():
+            ax.plot(grid.peer[dis], np.abs(br[dis]), "rx", label="dishonest best response")
+        for e in rep.omega_BNIC.evidence["equilibria"]:
+            if e["report"] == HONEST:
+                ax.plot(e["effort"], e["effort"], "s", ms=9, mfc="none", mec="g")
+        ax.set_title(f"{name}, cost {cost}")
+        ax.set_xlabel("peers' effort (honest)")
+    axes[0].set_ylabel("agent i's best-response effort")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "best_response_maps.png"), dpi=110)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    for ax, (name, _) in zip(axes, MECHS):
+        g, grid, rep = data[(name, cost)]
+        U = grid.utility(g.cost_of(0))
+        for q in (0, grid.peer.size // 4, grid.peer.size // 2, grid.peer.size - 1):
+            ax.plot(grid.own, U[:, q], label=f"peers at w={grid.peer[q]:.2g} (h)")
+        ax.axvline(0, color="k", lw=0.5)
+        ax.set_title(f"{name}: utility landscape")
+        ax.set_xlabel("own signed effort (negative = dishonest)")
+    axes[0].set_ylabel("E[U_i]")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "utility_landscapes.png"), dpi=110)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    for ax, (name, _) in zip(axes, MECHS):
+        g, grid, rep = data[(name, cost)]
+        ev = rep.EC.evidence
+        ax.plot(ev["gain_efforts"], ev["gain"], "o-", ms=3)
+        ax.axhline(0, color="k", lw=0.5)
+        ax.set_title(f"{name}: EC gain, peer {ev['base_effort']:.2g}->{ev['raised_peer_effort']:.2g}\n"
+                     f"literal {_fmt(rep.EC.holds)}, complementarity "
+                     f"{_fmt(ev['complementarity']['holds'])}", fontsize=9)
+        ax.set_xlabel("agent i's effort w_i")
+    axes[0].set_ylabel("U_i(w_i) - U_i(w)")
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "ec_gain_curves.png"), dpi=110)
+    plt.close(fig)
+
+
