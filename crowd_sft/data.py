@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -112,8 +111,7 @@ def load_preferences() -> Preferences:
     ----------
     Paper Section IV-B ("Simulation Setup"); spec "Data". Harper & Konstan (2015), ACM TiiS 5(4):19.
     """
-    ref = resources.files("crowd_sft").joinpath("data", DATA_FILE)
-    with ref.open("rb") as fh, np.load(fh, allow_pickle=False) as npz:
+    with np.load(Path(__file__).parent / "data" / DATA_FILE, allow_pickle=False) as npz:
         user_ids = np.array(npz["user_ids"], dtype=np.int64)
         matrix = np.array(npz["matrix"], dtype=np.float64)
         genres = tuple(str(g) for g in npz["genres"])
