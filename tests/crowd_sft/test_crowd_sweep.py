@@ -1,0 +1,224 @@
+"""Sweep: determinism across schedulers (serial, process pool, Dask), resume after a kill,
+aggregation (Table I), CLI ``run``/``reproduce`` (paper Section IV-C/D)."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.stats
+from hypothesis import given, settings, strategies as st
+
+from crowd_sft.sweep import (RunRecord, SweepConfig, pearson, replay_run, run_sweep, simulate_unit, spearman,
+                             summarize, table_one)
+from crowd_sft.tournament import make_instance, run_tournament
+
+SMALL = dict(users=(8, 12), groups=(2, 3), runs=4, rounds=30, chunk_runs=2)
+FILES = ("runs.csv", "runs.json", "summary.csv", "summary.json", "table1.md", "table1.json", "config.json")
+
+
+def _read(out):
+    return {f: (Path(out) / f).read_bytes() for f in FILES}
+
+
+@pytest.fixture(scope="module")
+def serial_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("serial")
+    res = run_sweep(SweepConfig(**SMALL), out, n_jobs=1, figures=True)
+    return out, res
+
+
+def test_serial_sweep_writes_everything(serial_out):
+    out, res = serial_out
+    for f in FILES + ("fig6.png", "fig7.png", "fig8.png"):
+        assert (out / f).stat().st_size > 0
+    assert len(res.rows) == 2 * 2 * 9 * 4
+    assert len(res.summary) == 2 * 2 * 9
+    rows = json.loads((out / "runs.json").read_text())
+    assert [r["run"] for r in rows[:4]] == [0, 1, 2, 3]
+    t1 = json.loads((out / "table1.json").read_text())
+    assert t1["settings"] == 4 and sum(r["wins"] for r in t1["best_final_distance"]) == 4
+
+
+def test_process_pool_and_dask_are_bit_identical(serial_out, tmp_path):
+    out, _ = serial_out
+    run_sweep(SweepConfig(**SMALL), tmp_path / "pool", n_jobs=2, figures=False)
+    assert _read(tmp_path / "pool") == _read(out)
+    from dask.distributed import Client, LocalCluster
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        run_sweep(SweepConfig(**SMALL), tmp_path / "dask", scheduler=client, figures=False)
+        run_sweep(SweepConfig(**SMALL), tmp_path / "dask_addr", scheduler=cluster.scheduler_address, figures=False)
+    assert _read(tmp_path / "dask") == _read(out)
+    assert _read(tmp_path / "dask_addr") == _read(out)
+
+
+def test_rerun_resumes_and_skips_finished_chunks(serial_out):
+    out, res = serial_out
+    again = run_sweep(SweepConfig(**SMALL), out, n_jobs=1, figures=False)
+    assert again.computed_chunks == 0 and again.skipped_chunks == 4
+    assert _read(out)["runs.csv"] == (out / "runs.csv").read_bytes()
+
+
+def test_resume_after_sigkill_gives_identical_files(serial_out, tmp_path):
+    out, _ = serial_out
+    cmd = [sys.executable, "-m", "crowd_sft", "reproduce", "--users", "8,12", "--groups", "2,3", "--runs", "4",
+           "--rounds", "30", "--jobs", "1", "--no-figures", "--out", str(tmp_path / "k")]
+    # chunk_runs must match SMALL for the same parts; the CLI default is 5 -> 1 chunk per n; that is fine:
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    parts = tmp_path / "k" / "parts"
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(parts.glob("*/n*.json")):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = len(list(parts.glob("*/n*.json")))
+    assert done_before >= 1
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "resumed" in r.stdout
+    fresh = tmp_path / "fresh"
+    r2 = subprocess.run(cmd[:-1] + [str(fresh)], capture_output=True, text=True, timeout=120)
+    assert r2.returncode == 0
+    for f in FILES:
+        assert (tmp_path / "k" / f).read_bytes() == (fresh / f).read_bytes(), f
+    # and the numbers are the same as the in-process sweep with another chunking
+    assert (fresh / "runs.csv").read_bytes() == (out / "runs.csv").read_bytes()
+
+
+def test_sigint_keeps_finished_parts(tmp_path):
+    cmd = [sys.executable, "-m", "crowd_sft", "reproduce", "--users", "8,12", "--groups", "2,3", "--runs", "12",
+           "--rounds", "30", "--jobs", "1", "--no-figures", "--out", str(tmp_path / "i")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    parts = tmp_path / "i" / "parts"
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(parts.glob("*/n*.json")):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+    kept = sorted(p.name for p in parts.glob("*/n*.json"))
+    assert kept and not list(parts.glob("*/*.tmp*"))
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "resumed" in r.stdout
+
+
+def test_replay_matches_sweep_row_and_direct_call(serial_out):
+    _, res = serial_out
+    cfg = SweepConfig(**SMALL)
+    rec = replay_run(cfg, 12, 3, "interleaved", "dot", 2)
+    row = next(r for r in res.rows if (r["n"], r["m"], r["grouping"], r["evaluation"], r["run"]) == (12, 3, "interleaved", "dot", 2))
+    assert rec.scalars() == row or all(
+        (a == b) or (isinstance(a, float) and np.isnan(a) and np.isnan(b)) for a, b in zip(rec.scalars().values(), row.values()))
+    # the same run through the public API with the documented seed keys
+    inst = make_instance(12, np.random.SeedSequence(0, spawn_key=(12, 2, 0)))
+    direct = run_tournament(inst.users, inst.expert, inst.x0, n_groups=3, grouping="interleaved", evaluation="dot",
+                            rounds=30, seed=np.random.SeedSequence(0, spawn_key=(12, 2, 1)))
+    np.testing.assert_array_equal(direct.points, rec.points)
+    assert direct.final_distance == rec.final_distance
+
+
+def test_paired_design_shares_instance_and_shapley_across_m_and_grouping():
+    cfg = SweepConfig(users=(10,), groups=(2, 3), runs=1, rounds=20)
+    recs = simulate_unit(cfg, 10, 0, keep_vectors=True)
+    by_eval = {}
+    for r in recs:
+        by_eval.setdefault(r.evaluation, []).append(r)
+        assert r.start_distance == recs[0].start_distance and r.expert_user_id == recs[0].expert_user_id
+    for rs in by_eval.values():
+        for r in rs:
+            np.testing.assert_array_equal(r.shapley, rs[0].shapley)
+    unpaired = simulate_unit(SweepConfig(users=(10,), groups=(2, 3), runs=1, rounds=20, paired=False), 10, 0)
+    assert len({r.start_distance for r in unpaired}) > 1
+
+
+def test_small_n_shapley_is_exact_and_efficient():
+    cfg = SweepConfig(users=(9,), groups=(2,), runs=1, rounds=10)
+    rec = replay_run(cfg, 9, 2, "random", "l2", 0)
+    inst = make_instance(9, np.random.SeedSequence(0, spawn_key=(9, 0, 0)))
+    # efficiency: sum of Shapley values = v(N) - v(empty)
+    vN = -np.linalg.norm(inst.users.mean(axis=0) - inst.expert)
+    v0 = -np.linalg.norm(inst.expert)
+    assert rec.shapley.sum() == pytest.approx(vN - v0, rel=1e-10)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(0, 5), min_size=3, max_size=30), st.integers(0, 1000))
+def test_pearson_spearman_match_scipy(xs, seed):
+    x = np.array(xs, dtype=float)
+    y = np.random.default_rng(seed).normal(size=x.size) + x
+    if np.ptp(x) == 0:
+        assert np.isnan(pearson(x, y)) and np.isnan(spearman(x, y))
+        return
+    assert pearson(x, y) == pytest.approx(scipy.stats.pearsonr(x, y)[0], abs=1e-12)
+    assert spearman(x, y) == pytest.approx(scipy.stats.spearmanr(x, y)[0], abs=1e-12)
+
+
+def test_table_one_counts_winners():
+    summary = []
+    for n in (10, 20):
+        for m in (2, 3):
+            for g, e, d, p in (("random", "l2", 1.0, 0.5), ("random", "dot", 2.0, 0.9), ("interleaved", "l1", 3.0, float("nan"))):
+                summary.append({"n": n, "m": m, "grouping": g, "evaluation": e, "final_distance_mean": d + (n == 20),
+                                "pearson_mean": p if m == 2 else 1 - p})
+    t = table_one(summary)
+    assert t["best_final_distance"] == [{"pair": "random/l2", "wins": 4, "percent": 100.0}]
+    assert t["best_pearson"] == [{"pair": "random/dot", "wins": 2, "percent": 50.0},
+                                 {"pair": "random/l2", "wins": 2, "percent": 50.0}]
+
+
+def test_summary_means_and_standard_errors():
+    rows = [dict(n=5, m=2, grouping="random", evaluation="l2", run=k, expert_user_id=1, start_distance=1.0,
+                 final_distance=float(k), converged_round=None if k < 2 else k, n_updates=k, pearson=float("nan") if k == 0 else 0.5,
+                 spearman=0.1 * k) for k in range(4)]
+    s = summarize(rows)[0]
+    assert s["final_distance_mean"] == 1.5
+    assert s["final_distance_se"] == pytest.approx(np.std([0, 1, 2, 3], ddof=1) / 2)
+    assert s["pearson_n"] == 3 and s["pearson_mean"] == 0.5
+    assert s["converged_fraction"] == 0.5 and s["converged_round_mean"] == 2.5
+
+
+def test_cli_run_json(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "crowd_sft", "run", "--users", "10", "--groups", "3", "--grouping",
+                        "epsilon-greedy", "--eval", "l1", "--runs", "3", "--seed", "5", "--rounds", "40", "--json"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert len(out["runs"]) == 3
+    for k in ("final_distance", "start_distance", "converged_round", "points", "shapley", "pearson", "spearman",
+              "expert_user_id"):
+        assert k in out["runs"][0]
+    assert len(out["runs"][0]["points"]) == 10
+    assert out["summary"]["final_distance_mean"] == pytest.approx(np.mean([x["final_distance"] for x in out["runs"]]))
+    cfg = SweepConfig(users=(10,), groups=(3,), pairs=(("epsilon-greedy", "l1"),), runs=3, seed=5, rounds=40)
+    rec = replay_run(cfg, 10, 3, "epsilon-greedy", "l1", 1)
+    assert out["runs"][1]["points"] == rec.points.tolist()
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["run", "--users", "1", "--groups", "2"], "users"),
+    (["run", "--users", "610", "--groups", "2"], "users"),
+    (["run", "--users", "5", "--groups", "6"], "groups"),
+    (["run", "--users", "5", "--groups", "2", "--delta", "1.5"], "delta"),
+    (["run", "--users", "5", "--groups", "2", "--error-prob", "1"], "error_prob"),
+    (["run", "--users", "5", "--groups", "2", "--eval", "cos"], "--eval"),
+    (["reproduce", "--users", "10,x"], "--users"),
+])
+def test_cli_bad_input_exits_2_with_one_line(args, needle):
+    r = subprocess.run([sys.executable, "-m", "crowd_sft", *args], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert len(r.stderr.strip().splitlines()) == 1 and needle in r.stderr
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="groups"):
+        SweepConfig(users=(3,), groups=(4,))
+    with pytest.raises(ValueError, match="shapley"):
+        SweepConfig(shapley="magic")
+    with pytest.raises(ValueError, match="adversary_fraction"):
+        SweepConfig(adversary_fraction=1.0)
+    with pytest.raises(ValueError, match="grouping"):
+        SweepConfig(pairs=(("greedy", "l2"),))
