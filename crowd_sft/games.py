@@ -27,6 +27,7 @@ Spec: ``shared/spec/crowd_sft.md``, sections "One run" and "Shapley values as pu
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from typing import Callable
 
@@ -41,6 +42,7 @@ __all__ = [
     "MemoGame",
     "PublishedGame",
     "TrueContributionGame",
+    "single_user_distance",
     "as_game",
     "check_masks",
     "PointsComparison",
@@ -251,6 +253,24 @@ class MemoGame(Game):
         self.evaluations = 0
         self.calls = 0
         self.max_cache = max_cache
+        self._lock = threading.RLock()
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
+    def values_counted(self, masks) -> tuple[np.ndarray, int]:
+        """``(values, new)``: the batch's values and how many unique coalitions it newly evaluated
+        (thread-safe: concurrent batches are serialised)."""
+        with self._lock:
+            before = self.evaluations
+            v = self.values(masks)
+            return v, self.evaluations - before
 
     def _values(self, masks):
         packed = np.packbits(masks, axis=1)
@@ -385,8 +405,10 @@ class TrueContributionGame(Game):
 
     Coalitions smaller than the group count are handled by ``small_coalitions``:
 
-    * ``"fewer_groups"`` (default): run with ``min(n_groups, |S|)`` groups (a single user is a
-      single group, which still pulls the model toward itself when that improves the score).
+    * ``"fewer_groups"`` (default): run with ``min(n_groups, |S|)`` groups. A single user is a
+      single group: every round its candidate ``x + delta (u - x)`` is adopted iff it scores
+      strictly better than ``x`` (with one candidate the expert has nothing to confuse it with),
+      simulated here because the tournament needs at least two groups.
     * ``"frozen"``: no tournament can be formed, the model stays at ``x0``:
       ``v(S) = -||x0 - e||``.
 
@@ -438,12 +460,36 @@ class TrueContributionGame(Game):
             return self.empty_value
         if k < self.n_groups and self.small_coalitions == "frozen":
             return self.empty_value
-        res = run_tournament(self.users[idx], self.expert, self.x0, n_groups=min(self.n_groups, k),
+        if k == 1:
+            return -single_user_distance(self.users[idx[0]], self.expert, self.x0,
+                                         evaluation=self.tournament_kwargs.get("evaluation", "l2"),
+                                         rounds=self.tournament_kwargs.get("rounds", 100),
+                                         delta=self.tournament_kwargs.get("delta", 0.1))
+        res = run_tournament(self.users[idx], self.expert, self.x0, n_groups=max(2, min(self.n_groups, k)),
                              seed=self._seed(), **self.tournament_kwargs)
         return -float(res.final_distance)
 
     def _values(self, masks):
         return np.array([self.value_of(m) for m in masks], dtype=np.float64)
+
+
+def single_user_distance(u, e, x0, *, evaluation: str = "l2", rounds: int = 100, delta: float = 0.1) -> float:
+    """Final L2 distance of a one-user, one-group tournament (spec "One run" with m = 1).
+
+    Each round the only candidate ``x + delta (u - x)`` is adopted iff ``eval`` scores it strictly
+    higher than ``x``; there is no other candidate for an expert error to pick.
+    """
+    x = np.array(x0, dtype=np.float64)
+    u = np.asarray(u, dtype=np.float64)
+    e = np.asarray(e, dtype=np.float64)
+    s_x = float(scores(x, e, evaluation)[0])
+    for _ in range(int(rounds)):
+        cand = x + delta * (u - x)
+        s_c = float(scores(cand, e, evaluation)[0])
+        if not s_c > s_x:
+            break  # the state no longer changes: later rounds give the same comparison
+        x, s_x = cand, s_c
+    return float(np.linalg.norm(x - e))
 
 
 @dataclass(frozen=True)

@@ -157,7 +157,7 @@ def _gray_exact_table(table, n, w, c, phi):
 
 
 @njit(cache=True)
-def _mc_perm_mean_game(users, e, code, v0, perms, antithetic, zob, mean, m2, hashes):
+def _mc_perm_mean_game(users, e, code, v0, perms, antithetic, zob, ext, ext_const, mean, m2, hashes):
     """Permutation-sampling marginals of the mean-vector game, incremental means, O(P n d).
 
     For every permutation row (and, if ``antithetic``, its reverse) the prefix coalitions are
@@ -165,7 +165,10 @@ def _mc_perm_mean_game(users, e, code, v0, perms, antithetic, zob, mean, m2, has
     One sample per row is the marginal vector (antithetic: the average of the row and its
     reverse). Per-player Welford ``mean``/``m2`` (length n, start at 0) are updated in place;
     the XOR-hash of every visited non-empty coalition is written to ``hashes`` (for unique
-    counts). Returns the number of coalition values computed.
+    counts). If ``ext``, the marginals at the first and last position (whose conditional means
+    ``v({i}) - v(empty)`` and ``v(N) - v(N-i)`` are known exactly) are replaced by the constant
+    ``ext_const[i]`` = their exact share (unbiased, removes the dominant size-driven variance).
+    Returns the number of coalition values computed.
     """
     p_rows, n = perms.shape
     d = users.shape[1]
@@ -185,6 +188,8 @@ def _mc_perm_mean_game(users, e, code, v0, perms, antithetic, zob, mean, m2, has
                 s[t] += users[i, t]
             val = _score_sum(s, k + 1, e, code)
             fwd[i] = val - prev
+            if ext and (k == 0 or k == n - 1):
+                fwd[i] = 0.0
             prev = val
             h ^= zob[i]
             hashes[pos] = h
@@ -205,6 +210,8 @@ def _mc_perm_mean_game(users, e, code, v0, perms, antithetic, zob, mean, m2, has
                 else:
                     val = _score_sum(s, k + 1, e, code)
                 rev[i] = val - prev
+                if ext and (k == 0 or k == n - 1):
+                    rev[i] = 0.0
                 prev = val
                 h ^= zob[i]
                 if k < n - 1:
@@ -216,6 +223,8 @@ def _mc_perm_mean_game(users, e, code, v0, perms, antithetic, zob, mean, m2, has
             x = fwd[i]
             if antithetic:
                 x = 0.5 * (fwd[i] + rev[i])
+            if ext:
+                x += ext_const[i]
             delta = x - mean[i]
             mean[i] += delta / cnt
             m2[i] += delta * (x - mean[i])

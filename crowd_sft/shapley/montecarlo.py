@@ -34,6 +34,7 @@ same serially (``n_jobs=1``), in a process pool (``n_jobs>1``, or a user ``execu
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 from collections import OrderedDict
@@ -74,12 +75,8 @@ class _Stats:
         delta = other.mean - self.mean
         mean = self.mean + delta * n_b / safe
         m2 = self.m2 + other.m2 + delta * delta * n_a * n_b / safe
-        hashes = None
-        if self.hashes is not None or other.hashes is not None:
-            parts = [h for h in (self.hashes, other.hashes) if h is not None]
-            hashes = np.unique(np.concatenate(parts))
         return _Stats(tot, mean, m2, self.n_samples + other.n_samples, self.evaluations + other.evaluations,
-                      self.calls + other.calls, hashes)
+                      self.calls + other.calls, None)  # hashes are collected by the driver
 
 
 def _estimate(stats: _Stats, sampler: str, n: int):
@@ -111,14 +108,19 @@ _MEMOS: "OrderedDict[str, MemoGame]" = OrderedDict()
 _MAX_MEMOS = 4
 
 
+_MEMOS_LOCK = threading.Lock()
+
+
 def _memo_for(token: str, game) -> MemoGame:
-    memo = _MEMOS.get(token)
-    if memo is None:
-        memo = MemoGame(game)
-        _MEMOS[token] = memo
-        while len(_MEMOS) > _MAX_MEMOS:
-            _MEMOS.popitem(last=False)
-    return memo
+    """The memo of one estimation in this process (shared by its chunks; bounded LRU)."""
+    with _MEMOS_LOCK:
+        memo = _MEMOS.get(token)
+        if memo is None:
+            memo = game if isinstance(game, MemoGame) else MemoGame(game)
+            _MEMOS[token] = memo
+            while len(_MEMOS) > _MAX_MEMOS:
+                _MEMOS.popitem(last=False)
+        return memo
 
 
 def _zobrist(n: int) -> np.ndarray:
@@ -132,7 +134,21 @@ def _perms(rng: np.random.Generator, rows: int, n: int) -> np.ndarray:
     return rng.permuted(np.tile(np.arange(n, dtype=np.int64), (rows, 1)), axis=1)
 
 
-def _chunk_fast(game: PublishedGame, sampler: str, ss, size: int, first: bool) -> _Stats:
+def _extreme_masks(n: int) -> np.ndarray:
+    """Rows: empty, singletons {i}, complements N-i, N (the single-coalition strata s = 0, n-1)."""
+    eye = np.eye(n, dtype=bool)
+    return np.vstack([np.zeros((1, n), bool), eye, ~eye, np.ones((1, n), bool)])
+
+
+def _extreme_const(v: np.ndarray, n: int) -> np.ndarray:
+    """Exact share of the first/last-position strata: (v({i}) - v(0) + v(N) - v(N-i)) / n."""
+    v0, vi, vmi, vn = v[0], v[1:n + 1], v[n + 1:2 * n + 1], v[-1]
+    if n == 1:
+        return vi - v0
+    return ((vi - v0) + (vn - vmi)) / n
+
+
+def _chunk_fast(game: PublishedGame, sampler: str, ss, size: int, first: bool, ext_const) -> _Stats:
     n = game.n_players
     rng = np.random.default_rng(ss)
     perms = _perms(rng, size, n)
@@ -140,13 +156,14 @@ def _chunk_fast(game: PublishedGame, sampler: str, ss, size: int, first: bool) -
     mean = np.zeros(n)
     m2 = np.zeros(n)
     hashes = np.empty(size * (2 * n if anti else n), dtype=np.uint64)
+    ext = ext_const is not None
     calls, used = _mc_perm_mean_game(game.users, game.expert, game.code, game.empty_value, perms, anti,
-                                     _zobrist(n), mean, m2, hashes)
+                                     _zobrist(n), ext, ext_const if ext else np.zeros(n), mean, m2, hashes)
     h = np.unique(hashes[:used])
     return _Stats(np.full(n, float(size)), mean, m2, size, 0, int(calls) + (1 if first else 0), h)
 
 
-def _chunk_perm(memo: MemoGame, sampler: str, ss, size: int, first: bool) -> _Stats:
+def _chunk_perm(memo: MemoGame, sampler: str, ss, size: int, first: bool, ext_const) -> _Stats:
     n = memo.n_players
     rng = np.random.default_rng(ss)
     perms = _perms(rng, size, n)
@@ -155,15 +172,21 @@ def _chunk_perm(memo: MemoGame, sampler: str, ss, size: int, first: bool) -> _St
     rows = allp.shape[0]
     pos = np.argsort(allp, axis=1)  # position of each player in its permutation
     masks = pos[:, None, :] < np.arange(n + 1)[None, :, None]  # (rows, n+1, n) prefix coalitions
-    before = memo.evaluations
-    v = memo.values(masks.reshape(-1, n)).reshape(rows, n + 1)
+    v, new = memo.values_counted(masks.reshape(-1, n))
+    v = v.reshape(rows, n + 1)
     marg = np.empty((rows, n))
-    marg[np.arange(rows)[:, None], allp] = np.diff(v, axis=1)
+    diff = np.diff(v, axis=1)
+    if ext_const is not None:
+        diff[:, 0] = 0.0
+        diff[:, -1] = 0.0
+    marg[np.arange(rows)[:, None], allp] = diff
     samples = 0.5 * (marg[:size] + marg[size:]) if anti else marg
+    if ext_const is not None:
+        samples = samples + ext_const
     mean = samples.mean(axis=0)
     m2 = ((samples - mean) ** 2).sum(axis=0)
     calls = size * (2 * n - 1 if anti else n) + (1 if first else 0)  # as counted by the fast kernel
-    return _Stats(np.full(n, float(size)), mean, m2, size, memo.evaluations - before, calls)
+    return _Stats(np.full(n, float(size)), mean, m2, size, new, calls)
 
 
 def _chunk_strat(memo: MemoGame, ss, size: int, first: bool) -> _Stats:
@@ -172,12 +195,13 @@ def _chunk_strat(memo: MemoGame, ss, size: int, first: bool) -> _Stats:
     count = np.zeros((n, n))
     mean = np.zeros((n, n))
     m2 = np.zeros((n, n))
-    before = memo.evaluations
+    new = 0
     calls = 0
     if first:  # the two single-coalition strata, exactly
         eye = np.eye(n, dtype=bool)
         det = np.vstack([np.zeros((1, n), bool), eye, ~eye, np.ones((1, n), bool)])
-        v = memo.values(det)
+        v, k = memo.values_counted(det)
+        new += k
         calls += det.shape[0]
         v0, vi, vmi, vn = v[0], v[1:n + 1], v[n + 1:2 * n + 1], v[-1]
         mean[:, 0] = vi - v0
@@ -195,23 +219,24 @@ def _chunk_strat(memo: MemoGame, ss, size: int, first: bool) -> _Stats:
         s_mask = rank < svec[:, None]
         si_mask = s_mask.copy()
         si_mask[np.arange(rows), player] = True
-        v = memo.values(np.vstack([s_mask, si_mask]))
+        v, k = memo.values_counted(np.vstack([s_mask, si_mask]))
+        new += k
         calls += 2 * rows
         marg = (v[rows:] - v[:rows]).reshape(n, n - 2, size)
         mean[:, 1:n - 1] = marg.mean(axis=2)
         m2[:, 1:n - 1] = ((marg - mean[:, 1:n - 1, None]) ** 2).sum(axis=2)
         count[:, 1:n - 1] = size
-    return _Stats(count, mean, m2, size, memo.evaluations - before, calls)
+    return _Stats(count, mean, m2, size, new, calls)
 
 
-def _chunk_task(token: str, game, sampler: str, fast: bool, ss, size: int, first: bool) -> _Stats:
+def _chunk_task(token: str, game, sampler: str, fast: bool, ss, size: int, first: bool, ext_const=None) -> _Stats:
     """One chunk of work (top-level so that process pools and Dask can pickle it)."""
     if fast:
-        return _chunk_fast(game, sampler, ss, size, first)
+        return _chunk_fast(game, sampler, ss, size, first, ext_const)
     memo = _memo_for(token, game)
     if sampler == "stratified":
         return _chunk_strat(memo, ss, size, first)
-    return _chunk_perm(memo, sampler, ss, size, first)
+    return _chunk_perm(memo, sampler, ss, size, first, ext_const)
 
 
 # ----------------------------------------------------------------------------- execution
@@ -271,12 +296,13 @@ def _unwrap(game):
     return inner
 
 
-def _worst_new(sampler: str, n: int, units: int, first: bool) -> int:
+def _worst_new(sampler: str, n: int, units: int, first: bool, extremes: bool = False) -> int:
     """Upper bound on the new unique evaluations of ``units`` samples."""
+    head = (2 * n + 2 if extremes else 1) if first else 0
     if sampler == "antithetic":
-        return units * (2 * n - 1) + (1 if first else 0)
+        return units * (2 * n - 1) + head
     if sampler == "permutation":
-        return units * n + (1 if first else 0)
+        return units * n + head
     return 2 * units * n * max(n - 2, 0) + ((2 * n + 2) if first else 0)
 
 
@@ -284,7 +310,8 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
                         sampler: str = "antithetic", stop: StoppingCriterion | None = None, n_jobs: int = 1,
                         scheduler=None, executor=None, chunk_size: int | None = None, chunks_per_round: int = 4,
                         fast: bool = True, mp_context: str = "spawn", progress: bool | None = None,
-                        max_calls: int | None = None, n_players: int | None = None) -> ShapleyResult:
+                        max_calls: int | None = None, exact_extremes: bool = True,
+                        n_players: int | None = None) -> ShapleyResult:
     """Monte Carlo Shapley values with per-player standard errors.
 
     Parameters
@@ -316,6 +343,12 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
         Cap on coalition values *computed or looked up* including repeats (default
         ``4 * max_evaluations``). It ends sampling when the unique budget cannot be reached,
         e.g. for small ``n`` where all ``2^n`` coalitions are soon known.
+    exact_extremes : bool
+        Permutation samplers: compute the two single-coalition strata exactly (a player first
+        in the order adds ``v({i}) - v(empty)``, last adds ``v(N) - v(N-i)``; ``2n + 2`` extra
+        evaluations once) and sample only the middle positions. Unbiased; for the published
+        game it removes most of the variance (``v(empty) = eval(0, e)`` is far from every
+        ``v({i})``). Default True.
     fast : bool
         Use the numba kernel for the published game with permutation samplers.
     progress : bool, optional
@@ -365,7 +398,8 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
     budget = MaxEvaluations(max_evaluations)
     crit = budget if crit is None else (crit | budget)
     crit.reset()
-    need = _worst_new(sampler, n, 1, True)
+    extremes = bool(exact_extremes) and sampler != "stratified"
+    need = _worst_new(sampler, n, 1, True, extremes)
     if max_evaluations < need:
         raise ValueError(f"max_evaluations={max_evaluations} is too small: sampler={sampler!r} needs at least "
                          f"{need} evaluations for n_players={n}")
@@ -386,6 +420,18 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
 
     stats: _Stats | None = None
     evaluations = 0
+    ext_const = None
+    seen: set = set()  # fast path: hashes of the non-empty coalitions evaluated so far
+    ext_evals = 0
+    if extremes:
+        if use_fast:
+            ext_v = inner.values(_extreme_masks(n))
+            z = _zobrist(n)
+            full = np.bitwise_xor.reduce(z)
+            seen.update(np.concatenate([z, full ^ z, [full]]).tolist())
+        else:
+            ext_v, ext_evals = _memo_for(token, g).values_counted(_extreme_masks(n))
+        ext_const = _extreme_const(ext_v, n)
     rounds = 0
     chunk_index = 0
     stop_reason = ""
@@ -395,8 +441,9 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
             first = stats is None
             remaining = max_evaluations - evaluations
             units = chunk_size * chunks_per_round
-            while units > 0 and _worst_new(sampler, n, units, first) > remaining:
-                units = min(units - 1, max(0, int(units * remaining / max(_worst_new(sampler, n, units, first), 1))))
+            while units > 0 and _worst_new(sampler, n, units, first, extremes) > remaining:
+                worst = max(_worst_new(sampler, n, units, first, extremes), 1)
+                units = min(units - 1, max(0, int(units * remaining / worst)))
             if units <= 0:
                 stop_reason = f"hard budget max_evaluations={max_evaluations}"
                 break
@@ -406,14 +453,17 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
             tasks = []
             for j, size in enumerate(sizes):
                 child = root.spawn(1)[0]
-                tasks.append((token, task_game, sampler, use_fast, child, size, first and j == 0))
+                tasks.append((token, task_game, sampler, use_fast, child, size, first and j == 0, ext_const))
                 chunk_index += 1
             for res in runner.run(tasks):
+                if res.hashes is not None:
+                    seen.update(res.hashes.tolist())
+                    res.hashes = None
                 stats = res if stats is None else stats.merge(res)
             if use_fast:
-                evaluations = int(stats.hashes.size) + 1  # + the empty coalition
+                evaluations = len(seen) + 1  # + the empty coalition
             else:
-                evaluations = stats.evaluations
+                evaluations = stats.evaluations + ext_evals
             rounds += 1
             values, stderr, min_count = _estimate(stats, sampler, n)
             state = EstimatorState(values, stderr, evaluations, stats.n_samples, time.perf_counter() - t0, rounds,
@@ -441,6 +491,6 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
         stderr = np.zeros(n)
     info = {"sampler": sampler, "fast_path": use_fast, "chunk_size": chunk_size, "chunks_per_round": chunks_per_round,
             "chunks": chunk_index, "rounds": rounds, "seed_entropy": root.entropy, "runner": runner.kind,
-            "max_evaluations": max_evaluations}
+            "max_evaluations": max_evaluations, "exact_extremes": extremes}
     return ShapleyResult(values, stderr, int(evaluations), time.perf_counter() - t0, "mc", n_samples=stats.n_samples,
                          calls=stats.calls, converged=converged, stop_reason=stop_reason, info=info)
