@@ -366,7 +366,7 @@ class SweepResult:
 
 
 def run_sweep(cfg: SweepConfig, out_dir=None, *, n_jobs: int = -1, scheduler=None, dask_local: int | None = None,
-              progress: bool | None = None, figures: bool = True) -> SweepResult:
+              progress: bool | None = None, figures: bool = True, write: bool = True) -> SweepResult:
     """Run (or resume) a sweep; write per-run and aggregated results if ``out_dir`` is given.
 
     Parameters
@@ -385,6 +385,10 @@ def run_sweep(cfg: SweepConfig, out_dir=None, *, n_jobs: int = -1, scheduler=Non
         Start a ``dask.distributed.LocalCluster`` with this many worker processes.
     progress : bool, optional
         Progress bar on stderr (default: when stderr is a TTY).
+    figures : bool
+        Also draw Figs. 6-8.
+    write : bool
+        Write the final files (``False``: only the resumable parts).
 
     Returns
     -------
@@ -445,7 +449,7 @@ def run_sweep(cfg: SweepConfig, out_dir=None, *, n_jobs: int = -1, scheduler=Non
     rows = _canonical(cfg, results)
     summary = summarize(rows)
     res = SweepResult(cfg, rows, summary, out_dir, len(todo), skipped)
-    if out_dir is not None:
+    if out_dir is not None and write:
         write_outputs(res, out_dir, figures=figures)
     return res
 

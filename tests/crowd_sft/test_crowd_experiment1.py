@@ -1,0 +1,79 @@
+"""Experiment 1 (paper Section III): single-model vs multi-model selection in vector space."""
+import numpy as np
+import pytest
+
+from crowd_sft.experiment1 import SurrogateModel, run_experiment1, synthetic_targets
+
+
+def _exact_tune(model, samples, rng):  # deterministic: jump to the sample centroid
+    return np.asarray(samples).mean(axis=0)
+
+
+def _exact_embed(model, rng):
+    return np.atleast_2d(model)
+
+
+def test_bookkeeping_with_deterministic_callables():
+    rng = np.random.default_rng(0)
+    samples = rng.normal(size=(30, 4))
+    target = np.zeros(4)
+    res = run_experiment1(samples, np.full(4, 9.0), clones=3, iterations=3, target=target,
+                          fine_tune=_exact_tune, embed=_exact_embed, seed=1)
+    # single model: the centroid of all samples
+    assert res.single_distance == pytest.approx(np.linalg.norm(samples.mean(axis=0)))
+    assert res.base_distance == pytest.approx(np.linalg.norm(np.full(4, 9.0)))
+    # winners are disjoint, even splits of the remaining pool: 10, then 7, then 5 (ceil of 20/3, 14/3)
+    sizes = [len(w) for w in res.winners]
+    assert sizes[0] == 10 and sizes[1] in (6, 7) and sizes[2] in (4, 5)
+    used = np.concatenate(res.winners)
+    assert len(set(used.tolist())) == len(used)
+    # each iteration's winner is the centroid of its samples (deterministic tune), and the reported distance matches
+    for w, d in zip(res.winners, res.multi_distances):
+        assert d == pytest.approx(np.linalg.norm(samples[w].mean(axis=0)))
+    assert res.relative_reduction == pytest.approx((res.single_distance - res.multi_distances[-1]) / res.single_distance)
+
+
+def test_winner_is_the_best_clone():
+    rng = np.random.default_rng(3)
+    samples = rng.normal(size=(12, 2))
+    calls = []
+
+    def tune(model, s, r):
+        calls.append(len(s))
+        return s.mean(axis=0)
+
+    res = run_experiment1(samples, np.zeros(2), clones=4, iterations=1, target=np.ones(2), fine_tune=tune,
+                          embed=_exact_embed, seed=0)
+    assert calls == [12, 3, 3, 3, 3]
+    best = res.winners[0]
+    assert res.multi_distances[0] == pytest.approx(np.linalg.norm(samples[best].mean(axis=0) - 1))
+
+
+def test_default_surrogate_reproducible_and_selection_helps_on_average():
+    base, targets = synthetic_targets(n_targets=6, seed=0)
+    a = [run_experiment1(s, base, seed=k) for k, s in enumerate(targets.values())]
+    b = [run_experiment1(s, base, seed=k) for k, s in enumerate(targets.values())]
+    assert [r.relative_reduction for r in a] == [r.relative_reduction for r in b]
+    assert all(r.single_distance < r.base_distance for r in a)
+    # iterations keep the winner and move it toward the target
+    assert np.mean([r.multi_distances[-1] < r.multi_distances[0] for r in a]) >= 0.5
+
+
+def test_surrogate_step_saturates():
+    m = SurrogateModel(tune_noise=0.0)
+    rng = np.random.default_rng(0)
+    x = np.zeros(3)
+    s = np.ones((50, 3))
+    np.testing.assert_allclose(m.fine_tune(x, s, rng), 0.5)  # half_k = 50 samples -> half way
+    np.testing.assert_allclose(m.fine_tune(x, np.ones((150, 3)), rng), 0.75)
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(clones=0), "clones"), (dict(iterations=0), "iterations"), (dict(clones=5, iterations=5), "clones"),
+    (dict(target=np.zeros(2)), "target"),
+])
+def test_bad_input(kw, match):
+    with pytest.raises(ValueError, match=match):
+        run_experiment1(np.ones((10, 3)), np.zeros(3), **kw)
+    with pytest.raises(ValueError, match="NaN"):
+        run_experiment1(np.full((10, 3), np.nan), np.zeros(3))
