@@ -229,3 +229,69 @@ def _mc_perm_mean_game(users, e, code, v0, perms, antithetic, zob, ext, ext_cons
             mean[i] += delta / cnt
             m2[i] += delta * (x - mean[i])
     return calls, pos
+
+
+@njit(cache=True)
+def _strat_mean_game(users, e, code, v0, players, sizes, seed, zob, marg, hashes):
+    """Stratified marginals of the mean-vector game: sample r draws S uniformly among the
+    ``sizes[r]``-subsets of the players other than ``players[r]`` and stores
+    ``marg[r] = v(S + i) - v(S)``. The subset comes from a partial Fisher-Yates shuffle of the
+    others of length ``min(s, n-1-s)`` (the complement is drawn when smaller; its sum is
+    subtracted from the others' total), so a draw costs O(min(s, n-s) d). Hashes of S and S+i go
+    to ``hashes[2r], hashes[2r+1]``. Randomness: numba's generator seeded with ``seed``.
+    """
+    np.random.seed(seed)
+    n, d = users.shape
+    total = np.zeros(d)
+    full_hash = np.uint64(0)
+    for j in range(n):
+        full_hash ^= zob[j]
+        for t in range(d):
+            total[t] += users[j, t]
+    idx = np.arange(n)
+    where = np.arange(n)
+    acc = np.zeros(d)
+    s_vec = np.zeros(d)
+    for r in range(players.shape[0]):
+        i = players[r]
+        s = sizes[r]
+        # move player i to the last slot: the others occupy 0..n-2
+        pi = where[i]
+        last = idx[n - 1]
+        idx[pi] = last
+        where[last] = pi
+        idx[n - 1] = i
+        where[i] = n - 1
+        m = n - 1
+        comp = s > m - s
+        k = m - s if comp else s
+        h = np.uint64(0)
+        for t in range(d):
+            acc[t] = 0.0
+        for j in range(k):
+            q = j + int(np.random.random() * (m - j))
+            if q >= m:
+                q = m - 1
+            a = idx[j]
+            b = idx[q]
+            idx[j] = b
+            where[b] = j
+            idx[q] = a
+            where[a] = q
+            h ^= zob[b]
+            for t in range(d):
+                acc[t] += users[b, t]
+        if comp:
+            for t in range(d):
+                s_vec[t] = total[t] - users[i, t] - acc[t]
+            h = full_hash ^ zob[i] ^ h
+        else:
+            for t in range(d):
+                s_vec[t] = acc[t]
+        v_s = v0 if s == 0 else _score_sum(s_vec, s, e, code)
+        for t in range(d):
+            s_vec[t] += users[i, t]
+        v_si = _score_sum(s_vec, s + 1, e, code)
+        marg[r] = v_si - v_s
+        hashes[2 * r] = h
+        hashes[2 * r + 1] = h ^ zob[i]

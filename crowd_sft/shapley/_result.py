@@ -35,6 +35,9 @@ class ShapleyResult:
         Human readable reason for stopping.
     info : dict
         Estimator-specific details (sampler, seed entropy, chunking, ...).
+    dof : numpy.ndarray or None
+        Degrees of freedom of each standard error (Welch-Satterthwaite for stratified sampling);
+        :meth:`interval` then uses Student-t quantiles, which keeps small-sample intervals honest.
     """
 
     values: np.ndarray
@@ -47,14 +50,21 @@ class ShapleyResult:
     converged: bool | None = None
     stop_reason: str = ""
     info: dict = field(default_factory=dict)
+    dof: np.ndarray | None = None
 
     def interval(self, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-        """Normal-approximation confidence interval ``values -/+ z * stderr`` (exact: zero width)."""
+        """Confidence interval ``values -/+ q * stderr`` (exact results: zero width).
+
+        ``q`` is the Student-t quantile with :attr:`dof` degrees of freedom when known, else normal.
+        """
         if not 0.0 < level < 1.0:
             raise ValueError(f"level must be in (0, 1), got {level!r}")
-        from scipy.stats import norm
+        from scipy.stats import norm, t
 
-        z = float(norm.ppf(0.5 + level / 2.0))
+        if self.dof is not None:
+            z = t.ppf(0.5 + level / 2.0, np.maximum(np.asarray(self.dof, dtype=float), 1.0))
+        else:
+            z = float(norm.ppf(0.5 + level / 2.0))
         se = np.zeros_like(self.values) if self.stderr is None else self.stderr
         return self.values - z * se, self.values + z * se
 

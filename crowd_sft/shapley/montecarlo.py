@@ -44,7 +44,7 @@ import numpy as np
 
 from crowd_sft.games import MemoGame, PublishedGame, as_game
 
-from ._kernels import _mc_perm_mean_game
+from ._kernels import _mc_perm_mean_game, _strat_mean_game
 from ._result import Progress, ShapleyResult, check_int, check_positive, seed_sequence
 from .stopping import EstimatorState, MaxEvaluations, NeverStop, StandardErrorBelow, StoppingCriterion
 
@@ -79,19 +79,15 @@ class _Stats:
                       self.calls + other.calls, None)  # hashes are collected by the driver
 
 
-def _estimate(stats: _Stats, sampler: str, n: int):
+def _estimate(stats: _Stats, sampler: str, n: int, ext_const=None, wbin=None):
     """values, stderr, min_count from merged statistics."""
     if sampler == "stratified":
         cnt = stats.count
-        det = _deterministic_strata(n)
-        values = stats.mean.mean(axis=1)
+        values = ext_const + (stats.mean * wbin).sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             var = np.where(cnt > 1, stats.m2 / np.maximum(cnt - 1, 1) / np.maximum(cnt, 1), np.inf)
-        var[:, det] = 0.0
-        stderr = np.sqrt(var.sum(axis=1)) / n
-        rnd = ~np.isin(np.arange(n), det)
-        min_count = int(cnt[:, rnd].min()) if rnd.any() else 10**9
-        return values, stderr, min_count
+        stderr = np.sqrt((wbin**2 * var).sum(axis=1))
+        return values, stderr, int(cnt.min())
     cnt = stats.count
     values = stats.mean.copy()
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -99,8 +95,34 @@ def _estimate(stats: _Stats, sampler: str, n: int):
     return values, stderr, int(cnt.min())
 
 
-def _deterministic_strata(n: int) -> list[int]:
-    return sorted({0, n - 1})
+def _dof(stats: _Stats, sampler: str, wbin=None) -> np.ndarray:
+    """Degrees of freedom of the standard errors (Welch-Satterthwaite across strata)."""
+    cnt = stats.count
+    if sampler != "stratified":
+        return np.maximum(cnt - 1, 1).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(cnt > 1, wbin**2 * stats.m2 / np.maximum(cnt - 1, 1) / np.maximum(cnt, 1), 0.0)
+        den = (a**2 / np.maximum(cnt - 1, 1)).sum(axis=1)
+        return np.where(den > 0, a.sum(axis=1) ** 2 / np.where(den > 0, den, 1.0), 1e6)
+
+
+def _bins(n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split the random coalition sizes 1..n-2 into k contiguous bins: (lo, hi) inclusive."""
+    parts = np.array_split(np.arange(1, n - 1), k)
+    return (np.array([q[0] for q in parts], dtype=np.int64), np.array([q[-1] for q in parts], dtype=np.int64))
+
+
+def _neyman(draws: int, n: int, weights: np.ndarray) -> np.ndarray:
+    """Integer allocation of ``draws`` over the (n, K) cells proportional to ``weights`` (K,)
+    for every player (largest-remainder rounding, ties by index)."""
+    p = np.tile(weights / weights.sum(), (n, 1)).ravel() / n
+    target = draws * p
+    alloc = np.floor(target).astype(np.int64)
+    rest = draws - int(alloc.sum())
+    if rest > 0:
+        order = np.argsort(-(target - alloc), kind="stable")[:rest]
+        alloc[order] += 1
+    return alloc.reshape(n, weights.size)
 
 
 # ----------------------------------------------------------------------------- chunk work
@@ -189,54 +211,45 @@ def _chunk_perm(memo: MemoGame, sampler: str, ss, size: int, first: bool, ext_co
     return _Stats(np.full(n, float(size)), mean, m2, size, new, calls)
 
 
-def _chunk_strat(memo: MemoGame, ss, size: int, first: bool) -> _Stats:
-    n = memo.n_players
+def _chunk_strat(game, fast: bool, ss, payload, n: int) -> _Stats:
+    """Stratified draws for the players of one block: ``payload = (block, alloc, lo, hi)``."""
+    block, alloc, lo, hi = payload
+    k = lo.size
     rng = np.random.default_rng(ss)
-    count = np.zeros((n, n))
-    mean = np.zeros((n, n))
-    m2 = np.zeros((n, n))
+    players = np.repeat(np.repeat(block, k), alloc.ravel())
+    bins = np.repeat(np.tile(np.arange(k), block.size), alloc.ravel())
+    rows = players.size
+    sizes = rng.integers(lo[bins], hi[bins] + 1) if rows else np.zeros(0, np.int64)
+    hashes = None
     new = 0
-    calls = 0
-    if first:  # the two single-coalition strata, exactly
-        eye = np.eye(n, dtype=bool)
-        det = np.vstack([np.zeros((1, n), bool), eye, ~eye, np.ones((1, n), bool)])
-        v, k = memo.values_counted(det)
-        new += k
-        calls += det.shape[0]
-        v0, vi, vmi, vn = v[0], v[1:n + 1], v[n + 1:2 * n + 1], v[-1]
-        mean[:, 0] = vi - v0
-        mean[:, n - 1] = vn - vmi
-        count[:, 0] = 1
-        count[:, n - 1] = 1
-    if n >= 3 and size > 0:
-        sizes = np.arange(1, n - 1)
-        player = np.repeat(np.arange(n), (n - 2) * size)
-        svec = np.tile(np.repeat(sizes, size), n)
-        rows = player.size
+    if fast:
+        marg = np.empty(rows)
+        hashes = np.empty(2 * rows, dtype=np.uint64)
+        _strat_mean_game(game.users, game.expert, game.code, game.empty_value, players.astype(np.int64),
+                         sizes.astype(np.int64), int(rng.integers(0, 2**31 - 1)), _zobrist(n), marg, hashes)
+    else:
         keys = rng.random((rows, n))
-        keys[np.arange(rows), player] = 2.0  # the player itself ranks last, never in S
+        keys[np.arange(rows), players] = 2.0  # the player itself ranks last, never in S
         rank = np.argsort(np.argsort(keys, axis=1), axis=1)
-        s_mask = rank < svec[:, None]
+        s_mask = rank < sizes[:, None]
         si_mask = s_mask.copy()
-        si_mask[np.arange(rows), player] = True
-        v, k = memo.values_counted(np.vstack([s_mask, si_mask]))
-        new += k
-        calls += 2 * rows
-        marg = (v[rows:] - v[:rows]).reshape(n, n - 2, size)
-        mean[:, 1:n - 1] = marg.mean(axis=2)
-        m2[:, 1:n - 1] = ((marg - mean[:, 1:n - 1, None]) ** 2).sum(axis=2)
-        count[:, 1:n - 1] = size
-    return _Stats(count, mean, m2, size, new, calls)
+        si_mask[np.arange(rows), players] = True
+        v, new = game.values_counted(np.vstack([s_mask, si_mask]))
+        marg = v[rows:] - v[:rows]
+    key = players * k + bins
+    cnt = np.bincount(key, minlength=n * k).astype(np.float64)
+    mean = np.bincount(key, weights=marg, minlength=n * k) / np.maximum(cnt, 1)
+    m2 = np.bincount(key, weights=(marg - mean[key]) ** 2, minlength=n * k)
+    return _Stats(cnt.reshape(n, k), mean.reshape(n, k), m2.reshape(n, k), rows, new, 2 * rows, hashes)
 
 
 def _chunk_task(token: str, game, sampler: str, fast: bool, ss, size: int, first: bool, ext_const=None) -> _Stats:
     """One chunk of work (top-level so that process pools and Dask can pickle it)."""
+    if sampler == "stratified":
+        return _chunk_strat(game if fast else _memo_for(token, game), fast, ss, size, game.n_players)
     if fast:
         return _chunk_fast(game, sampler, ss, size, first, ext_const)
-    memo = _memo_for(token, game)
-    if sampler == "stratified":
-        return _chunk_strat(memo, ss, size, first)
-    return _chunk_perm(memo, sampler, ss, size, first, ext_const)
+    return _chunk_perm(_memo_for(token, game), sampler, ss, size, first, ext_const)
 
 
 # ----------------------------------------------------------------------------- execution
@@ -303,14 +316,15 @@ def _worst_new(sampler: str, n: int, units: int, first: bool, extremes: bool = F
         return units * (2 * n - 1) + head
     if sampler == "permutation":
         return units * n + head
-    return 2 * units * n * max(n - 2, 0) + ((2 * n + 2) if first else 0)
+    return 2 * units + head  # stratified: units = draws, two coalitions each
 
 
 def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_evaluations: int | None = None,
                         sampler: str = "antithetic", stop: StoppingCriterion | None = None, n_jobs: int = 1,
                         scheduler=None, executor=None, chunk_size: int | None = None, chunks_per_round: int = 4,
                         fast: bool = True, mp_context: str = "spawn", progress: bool | None = None,
-                        max_calls: int | None = None, exact_extremes: bool = True,
+                        max_calls: int | None = None, exact_extremes: bool = True, strata: int | None = None,
+                        pilot: int = 4,
                         n_players: int | None = None) -> ShapleyResult:
     """Monte Carlo Shapley values with per-player standard errors.
 
@@ -349,8 +363,16 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
         evaluations once) and sample only the middle positions. Unbiased; for the published
         game it removes most of the variance (``v(empty) = eval(0, e)`` is far from every
         ``v({i})``). Default True.
+    strata : int, optional
+        Stratified sampler: number of size bins ``K`` (sizes ``1..n-2`` cut into K contiguous bins,
+        size uniform within a bin; ``K = n-2`` is full size stratification). Default: as many as
+        the pilot can afford with a quarter of the budget.
+    pilot : int
+        Stratified sampler: draws per (player, bin) in the first round (>= 2). Later rounds
+        allocate draws to bins by Neyman allocation ``~ w_b sigma_b`` with ``sigma_b`` pooled
+        over players.
     fast : bool
-        Use the numba kernel for the published game with permutation samplers.
+        Use the numba kernels for the published game (all samplers).
     progress : bool, optional
         Progress bar on stderr (default: when stderr is a TTY).
 
@@ -398,18 +420,32 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
     budget = MaxEvaluations(max_evaluations)
     crit = budget if crit is None else (crit | budget)
     crit.reset()
-    extremes = bool(exact_extremes) and sampler != "stratified"
-    need = _worst_new(sampler, n, 1, True, extremes)
+    strat = sampler == "stratified"
+    extremes = bool(exact_extremes) or strat
+    if strat:
+        n_rand = max(n - 2, 0)
+        pilot = check_int(pilot, "pilot", 2)
+        if strata is None:
+            k_bins = min(n_rand, max(1, (max_evaluations - (2 * n + 2)) // (8 * n * pilot)))
+        else:
+            k_bins = min(check_int(strata, "strata", 1), max(n_rand, 1))
+        if n_rand == 0:
+            k_bins = 0
+        bin_lo, bin_hi = _bins(n, k_bins) if k_bins else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        wbin = (bin_hi - bin_lo + 1) / n
+        need = 2 * n + 2 + 2 * n * k_bins * pilot
+    else:
+        need = _worst_new(sampler, n, 1, True, extremes)
     if max_evaluations < need:
         raise ValueError(f"max_evaluations={max_evaluations} is too small: sampler={sampler!r} needs at least "
                          f"{need} evaluations for n_players={n}")
     if chunk_size is None:
-        per = {"antithetic": 2 * n, "permutation": n, "stratified": 2 * n * max(n - 2, 1)}[sampler]
-        chunk_size = max(1, min(256, -(-4096 // per)))
+        per = {"antithetic": 2 * n, "permutation": n, "stratified": 2}[sampler]
+        chunk_size = max(1, min(256 if not strat else 8192, -(-4096 // per)))
     chunk_size = check_int(chunk_size, "chunk_size", 1)
 
     inner = _unwrap(g)
-    use_fast = bool(fast) and sampler != "stratified" and isinstance(inner, PublishedGame)
+    use_fast = bool(fast) and isinstance(inner, PublishedGame)
     task_game = inner if use_fast else g
     token = uuid.uuid4().hex
     root = seed_sequence(seed)
@@ -436,10 +472,52 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
     chunk_index = 0
     stop_reason = ""
     converged = False
+    evaluations = (len(seen) + 1) if use_fast else ext_evals
     try:
         while True:
+            if strat and k_bins == 0:
+                stop_reason, converged = "exact (n <= 2: every size stratum is a single coalition)", True
+                break
             first = stats is None
             remaining = max_evaluations - evaluations
+            if strat:
+                if first:
+                    alloc = np.full((n, k_bins), pilot, dtype=np.int64)
+                else:
+                    draws = min(chunk_size * chunks_per_round, remaining // 2)
+                    if draws <= 0:
+                        stop_reason = f"hard budget max_evaluations={max_evaluations}"
+                        break
+                    cnt = stats.count
+                    var = np.where(cnt > 1, stats.m2 / np.maximum(cnt - 1, 1), 0.0)
+                    sig = np.sqrt(var.mean(axis=0)) * wbin
+                    alloc = _neyman(draws, n, sig if sig.sum() > 0 else wbin.copy())
+                tasks = []
+                for block in np.array_split(np.arange(n), min(chunks_per_round, n)):
+                    child = root.spawn(1)[0]
+                    tasks.append((token, task_game, sampler, use_fast, child, (block, alloc[block], bin_lo, bin_hi),
+                                  first, None))
+                    chunk_index += 1
+                for res in runner.run(tasks):
+                    if res.hashes is not None:
+                        seen.update(res.hashes.tolist())
+                        res.hashes = None
+                    stats = res if stats is None else stats.merge(res)
+                evaluations = (len(seen) + 1) if use_fast else stats.evaluations + ext_evals
+                rounds += 1
+                values, stderr, min_count = _estimate(stats, sampler, n, ext_const, wbin)
+                state = EstimatorState(values, stderr, evaluations, stats.n_samples, time.perf_counter() - t0,
+                                       rounds, min_count)
+                bar.update(evaluations, f"se={np.max(stderr):.3g}")
+                if crit(state):
+                    fired = crit.fired(state)
+                    converged = any(f.converges for f in fired)
+                    stop_reason = " and ".join(repr(f) for f in fired) or repr(crit)
+                    break
+                if stats.calls >= max_calls:
+                    stop_reason = f"max_calls={max_calls} (coalition values incl. repeats)"
+                    break
+                continue
             units = chunk_size * chunks_per_round
             while units > 0 and _worst_new(sampler, n, units, first, extremes) > remaining:
                 worst = max(_worst_new(sampler, n, units, first, extremes), 1)
@@ -469,9 +547,6 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
             state = EstimatorState(values, stderr, evaluations, stats.n_samples, time.perf_counter() - t0, rounds,
                                    min_count)
             bar.update(evaluations, f"se={np.max(stderr):.3g}")
-            if sampler == "stratified" and n <= 2:
-                stop_reason, converged = "exact (every stratum has a single coalition)", True
-                break
             if crit(state):
                 fired = crit.fired(state)
                 converged = any(f.converges for f in fired)
@@ -486,11 +561,17 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
         bar.close()
         runner.close()
         _MEMOS.pop(token, None)
-    values, stderr, _ = _estimate(stats, sampler, n)
-    if sampler == "stratified" and n <= 2:
-        stderr = np.zeros(n)
+    if strat and k_bins == 0:
+        values, stderr = ext_const.copy(), np.zeros(n)
+        n_samples, calls, dof = 0, 2 * n + 2, None
+    else:
+        values, stderr, _ = _estimate(stats, sampler, n, ext_const, wbin if strat else None)
+        n_samples, calls = stats.n_samples, stats.calls
+        dof = _dof(stats, sampler, wbin if strat else None)
     info = {"sampler": sampler, "fast_path": use_fast, "chunk_size": chunk_size, "chunks_per_round": chunks_per_round,
             "chunks": chunk_index, "rounds": rounds, "seed_entropy": root.entropy, "runner": runner.kind,
             "max_evaluations": max_evaluations, "exact_extremes": extremes}
-    return ShapleyResult(values, stderr, int(evaluations), time.perf_counter() - t0, "mc", n_samples=stats.n_samples,
-                         calls=stats.calls, converged=converged, stop_reason=stop_reason, info=info)
+    if strat:
+        info.update(strata=int(k_bins), pilot=int(pilot))
+    return ShapleyResult(values, stderr, int(evaluations), time.perf_counter() - t0, "mc", n_samples=int(n_samples),
+                         calls=int(calls), converged=converged, stop_reason=stop_reason, info=info, dof=dof)

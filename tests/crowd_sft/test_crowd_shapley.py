@@ -135,7 +135,7 @@ def test_mc_interval_coverage_over_many_seeds(sampler):
     g = random_published(8, "l2", seed=3)
     exact = exact_shapley(g).values
     hits = total = 0
-    n_seeds = 120 if sampler != "stratified" else 80
+    n_seeds = 120
     for seed in range(n_seeds):
         stop = MaxSamples(60 if sampler != "stratified" else 30)
         r = monte_carlo_shapley(g, seed=seed, sampler=sampler, stop=stop, max_evaluations=10**6)
@@ -144,7 +144,7 @@ def test_mc_interval_coverage_over_many_seeds(sampler):
         total += exact.size
     cover = hits / total
     # binomial sd at 0.95 with ~500-960 trials is <= 0.01; allow small-sample t effects
-    assert 0.91 <= cover <= 0.985, cover
+    assert 0.92 <= cover <= 0.98, cover
 
 
 def test_mc_generic_game_coverage_and_unique_counting():
@@ -194,7 +194,8 @@ def test_mc_reproducible_and_seed_sensitive():
        st.integers(0, 1000))
 def test_hard_budget_never_exceeded(n, budget, sampler, seed):
     g = random_published(n, "l2", seed=seed)
-    need = {"antithetic": 2 * n - 1, "permutation": n, "stratified": 2 * n * max(n - 2, 0)}[sampler] + 2 * n + 2
+    # exact extremes (2n + 2) + one antithetic pair / one permutation / the stratified pilot (4 draws, 1 bin)
+    need = {"antithetic": 2 * n - 1, "permutation": n, "stratified": 8 * n if n > 2 else 0}[sampler] + 2 * n + 2
     if budget < need:
         with pytest.raises(ValueError, match="max_evaluations"):
             monte_carlo_shapley(g, seed=seed, sampler=sampler, max_evaluations=budget)
@@ -252,7 +253,7 @@ def test_parallel_process_pool_identical_to_serial():
 def test_dask_identical_to_serial():
     distributed = pytest.importorskip("dask.distributed")
     g = random_published(10, "l1", seed=6)
-    kw = dict(seed=4, max_evaluations=6_000, chunk_size=8, chunks_per_round=3, sampler="stratified")
+    kw = dict(seed=4, max_evaluations=6_000, chunk_size=96, chunks_per_round=3, sampler="stratified")
     serial = monte_carlo_shapley(g, **kw)
     with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as client:
         dask = monte_carlo_shapley(g, scheduler=client, **kw)
