@@ -16,6 +16,8 @@ import argparse
 import json
 import sys
 
+import numpy as np
+
 from .sweep import (PAIRS, PAPER_GROUPS, PAPER_USERS, SHAPLEY_METHODS, SweepConfig, _json_clean, replay_run,
                     run_sweep, summarize)
 from .tournament import EVALUATIONS, GROUPINGS, REWARDS
@@ -98,8 +100,48 @@ def _cmd_reproduce(args) -> int:
     return 0
 
 
+def _cmd_beyond(args) -> int:
+    from .beyond import run_beyond
+    if args.jobs == 0 or args.jobs < -1:
+        raise ValueError(f"--jobs must be -1 (all cores) or >= 1; got {args.jobs}")
+    res = run_beyond(args.out, users=args.users, groups=args.groups, runs=args.runs, seed=args.seed,
+                     n_jobs=args.jobs, scheduler=args.scheduler, dask_local=args.dask_local, rounds=args.rounds,
+                     delta=args.delta, weight_power=args.weight_power, shapley=args.shapley,
+                     mc_evaluations=args.mc_evaluations, paired=not args.unpaired)
+    print(f"{'factor':>18} {'level':>12} {'pair':>20} {'pearson':>8} {'final':>7}")
+    for r in res.rows:
+        print(f"{r['factor']:>18} {str(r['level']):>12} {r['grouping'] + '/' + r['evaluation']:>20} "
+              f"{r['pearson_mean']:8.3f} {r['final_distance_mean']:7.3f}")
+    print(f"-> {args.out}/beyond.csv, beyond.json, beyond.png")
+    return 0
+
+
+def _cmd_experiment1(args) -> int:
+    from .experiment1 import run_experiment1, synthetic_targets
+    if args.targets < 1 or args.samples < 1:
+        raise ValueError("--targets and --samples must be >= 1")
+    base, targets = synthetic_targets(n_targets=args.targets, k=args.samples, seed=args.seed)
+    out = []
+    for k, (name, samples) in enumerate(targets.items()):
+        r = run_experiment1(samples, base, clones=args.clones, iterations=args.iterations,
+                            seed=np.random.SeedSequence(args.seed, spawn_key=(k,)))
+        out.append({"target": name, "single_distance": r.single_distance,
+                    "multi_distances": r.multi_distances.tolist(), "relative_reduction": r.relative_reduction})
+    if args.json:
+        json.dump(out, sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        print(f"{'target':>10} {'single':>8} {'multi':>8} {'reduction':>9}")
+        for o in out:
+            print(f"{o['target']:>10} {o['single_distance']:8.4f} {o['multi_distances'][-1]:8.4f} "
+                  f"{100 * o['relative_reduction']:8.2f}%")
+        print(f"mean reduction {100 * np.mean([o['relative_reduction'] for o in out]):.2f}% "
+              "(default vector-space surrogate; see crowd_sft.experiment1)")
+    return 0
+
+
 def add_parser(subparsers) -> None:
-    """Register ``run`` and ``reproduce`` on the dispatcher's sub-parsers."""
+    """Register ``run``, ``reproduce``, ``beyond`` and ``experiment1`` on the dispatcher's sub-parsers."""
     p = subparsers.add_parser("run", help="run one tournament setting for several seeded runs")
     p.add_argument("--users", type=int, required=True, help="crowd size n (2..609 with the bundled data)")
     p.add_argument("--groups", type=int, required=True, help="group count m (2..n)")
@@ -120,3 +162,22 @@ def add_parser(subparsers) -> None:
     q.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     _common(q)
     q.set_defaults(func=_cmd_reproduce)
+
+    b = subparsers.add_parser("beyond", help="Section VI: adversarial users, evaluator error, reward rules")
+    b.add_argument("--out", default="crowd_sft_beyond", help="results directory (resumable)")
+    b.add_argument("--users", type=int, default=50)
+    b.add_argument("--groups", type=int, default=3)
+    b.add_argument("--jobs", type=int, default=-1)
+    b.add_argument("--scheduler", default=None)
+    b.add_argument("--dask-local", type=int, default=None, metavar="N")
+    _common(b)
+    b.set_defaults(func=_cmd_beyond)
+
+    e = subparsers.add_parser("experiment1", help="Section III: single- vs multi-model selection (vector space)")
+    e.add_argument("--targets", type=int, default=28)
+    e.add_argument("--samples", type=int, default=100, help="k nearest neighbours per target (100)")
+    e.add_argument("--clones", type=int, default=3)
+    e.add_argument("--iterations", type=int, default=3)
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=_cmd_experiment1)

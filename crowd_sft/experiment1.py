@@ -19,8 +19,11 @@ steps are pluggable callables:
 
 Default surrogate (:class:`SurrogateModel`): a model is a point ``x`` in R^d; fine-tuning on
 ``k`` samples with centroid ``c`` moves it to ``x + eta_k (c - x) + N(0, tune_noise^2 I)`` with a
-saturating step ``eta_k = k / (k + half_k)`` (more data helps, with diminishing returns, as in
-Fig. 1); a model's responses are ``x + N(0, response_noise^2 I)``.
+saturating step ``eta_k = max_step * k / (k + half_k)``: more data helps with diminishing returns
+and one fine-tune never gets all the way (the plateau of Fig. 1 after ~66 samples); a model's
+responses are ``x + N(0, response_noise^2 I)``. This is a modelling assumption, not a measurement:
+with ``max_step = 1`` and a large ``half_k`` a single big fine-tune is as good as iterated
+selection, and the advantage of multi-model selection disappears.
 """
 from __future__ import annotations
 
@@ -38,8 +41,10 @@ class SurrogateModel:
 
     Attributes
     ----------
+    max_step : float
+        Largest fraction of the way to the sample centroid one fine-tune can move (0.5).
     half_k : float
-        Samples at which one fine-tune moves half way to the sample centroid (50).
+        Samples at which one fine-tune reaches half of ``max_step`` (20).
     tune_noise : float
         Standard deviation of the fine-tuning noise per coordinate (0.05).
     response_noise : float
@@ -48,7 +53,8 @@ class SurrogateModel:
         Responses per evaluation (50, as in Fig. 1).
     """
 
-    half_k: float = 50.0
+    max_step: float = 0.5
+    half_k: float = 20.0
     tune_noise: float = 0.05
     response_noise: float = 0.1
     n_responses: int = 50
@@ -56,7 +62,7 @@ class SurrogateModel:
     def fine_tune(self, model, samples, rng):
         samples = np.asarray(samples, dtype=np.float64)
         k = samples.shape[0]
-        eta = k / (k + self.half_k)
+        eta = self.max_step * k / (k + self.half_k)
         return model + eta * (samples.mean(axis=0) - model) + rng.normal(0.0, self.tune_noise, model.shape)
 
     def embed(self, model, rng):

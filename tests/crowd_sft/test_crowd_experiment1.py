@@ -60,12 +60,12 @@ def test_default_surrogate_reproducible_and_selection_helps_on_average():
 
 
 def test_surrogate_step_saturates():
-    m = SurrogateModel(tune_noise=0.0)
+    m = SurrogateModel(tune_noise=0.0, max_step=0.8, half_k=50)
     rng = np.random.default_rng(0)
     x = np.zeros(3)
     s = np.ones((50, 3))
-    np.testing.assert_allclose(m.fine_tune(x, s, rng), 0.5)  # half_k = 50 samples -> half way
-    np.testing.assert_allclose(m.fine_tune(x, np.ones((150, 3)), rng), 0.75)
+    np.testing.assert_allclose(m.fine_tune(x, s, rng), 0.4)  # half_k samples -> half of max_step
+    np.testing.assert_allclose(m.fine_tune(x, np.ones((150, 3)), rng), 0.6)
 
 
 @pytest.mark.parametrize("kw,match", [
