@@ -302,6 +302,12 @@ class _Runner:
                 self._own.shutdown(wait=True, cancel_futures=True)
 
 
+def _complete(n: int, evaluations: int, fast: bool, kind: str) -> bool:
+    """True when every coalition has been evaluated and the values are at hand (fast path: cheap
+    to recompute; generic: in the driver's memo, i.e. serial runs)."""
+    return n <= 20 and evaluations >= 2**n and (fast or kind == "serial")
+
+
 def _unwrap(game):
     inner = game
     while isinstance(inner, MemoGame):
@@ -324,7 +330,7 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
                         scheduler=None, executor=None, chunk_size: int | None = None, chunks_per_round: int = 4,
                         fast: bool = True, mp_context: str = "spawn", progress: bool | None = None,
                         max_calls: int | None = None, exact_extremes: bool = True, strata: int | None = None,
-                        pilot: int = 4,
+                        pilot: int = 4, exact_when_complete: bool = True,
                         n_players: int | None = None) -> ShapleyResult:
     """Monte Carlo Shapley values with per-player standard errors.
 
@@ -371,6 +377,9 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
         Stratified sampler: draws per (player, bin) in the first round (>= 2). Later rounds
         allocate draws to bins by Neyman allocation ``~ w_b sigma_b`` with ``sigma_b`` pooled
         over players.
+    exact_when_complete : bool
+        Once all ``2^n`` coalitions have been evaluated (small ``n``; serial runs or the published
+        game), return the exact values computed from them (``stderr`` 0) instead of sampling on.
     fast : bool
         Use the numba kernels for the published game (all samplers).
     progress : bool, optional
@@ -473,6 +482,7 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
     stop_reason = ""
     converged = False
     evaluations = (len(seen) + 1) if use_fast else ext_evals
+    exact_done = False
     try:
         while True:
             if strat and k_bins == 0:
@@ -505,6 +515,9 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
                     stats = res if stats is None else stats.merge(res)
                 evaluations = (len(seen) + 1) if use_fast else stats.evaluations + ext_evals
                 rounds += 1
+                if exact_when_complete and _complete(n, evaluations, use_fast, runner.kind):
+                    exact_done = True
+                    break
                 values, stderr, min_count = _estimate(stats, sampler, n, ext_const, wbin)
                 state = EstimatorState(values, stderr, evaluations, stats.n_samples, time.perf_counter() - t0,
                                        rounds, min_count)
@@ -519,8 +532,9 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
                     break
                 continue
             units = chunk_size * chunks_per_round
-            while units > 0 and _worst_new(sampler, n, units, first, extremes) > remaining:
-                worst = max(_worst_new(sampler, n, units, first, extremes), 1)
+            head = first and not extremes  # the exact extremes (incl. empty and N) are already paid for
+            while units > 0 and _worst_new(sampler, n, units, head) > remaining:
+                worst = max(_worst_new(sampler, n, units, head), 1)
                 units = min(units - 1, max(0, int(units * remaining / worst)))
             if units <= 0:
                 stop_reason = f"hard budget max_evaluations={max_evaluations}"
@@ -543,6 +557,9 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
             else:
                 evaluations = stats.evaluations + ext_evals
             rounds += 1
+            if exact_when_complete and _complete(n, evaluations, use_fast, runner.kind):
+                exact_done = True
+                break
             values, stderr, min_count = _estimate(stats, sampler, n)
             state = EstimatorState(values, stderr, evaluations, stats.n_samples, time.perf_counter() - t0, rounds,
                                    min_count)
@@ -557,10 +574,21 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
                 if n <= 62 and evaluations >= 2**n:
                     stop_reason += f"; all 2^{n} coalitions seen, use method='exact'"
                 break
+        if exact_done:  # every coalition is known: finish exactly at no extra evaluation
+            from .exact import exact_shapley
+
+            ex = exact_shapley(inner if use_fast else _memo_for(token, g))
+            info = {"sampler": sampler, "fast_path": use_fast, "rounds": rounds, "seed_entropy": root.entropy,
+                    "runner": runner.kind, "max_evaluations": max_evaluations, "exact_extremes": extremes}
+            return ShapleyResult(ex.values, np.zeros(n), int(evaluations), time.perf_counter() - t0, "mc",
+                                 n_samples=int(stats.n_samples), calls=int(stats.calls), converged=True,
+                                 stop_reason=f"all 2^{n} coalitions evaluated: exact values from them", info=info)
     finally:
         bar.close()
         runner.close()
         _MEMOS.pop(token, None)
+    if stats is None and not (strat and k_bins == 0):
+        raise ValueError(f"max_evaluations={max_evaluations} is too small for one sample of sampler={sampler!r}")
     if strat and k_bins == 0:
         values, stderr = ext_const.copy(), np.zeros(n)
         n_samples, calls, dof = 0, 2 * n + 2, None

@@ -138,7 +138,8 @@ def test_mc_interval_coverage_over_many_seeds(sampler):
     n_seeds = 120
     for seed in range(n_seeds):
         stop = MaxSamples(60 if sampler != "stratified" else 30)
-        r = monte_carlo_shapley(g, seed=seed, sampler=sampler, stop=stop, max_evaluations=10**6)
+        r = monte_carlo_shapley(g, seed=seed, sampler=sampler, stop=stop, max_evaluations=10**6,
+                                exact_when_complete=False)
         lo, hi = r.interval(0.95)
         hits += int(np.sum((lo <= exact) & (exact <= hi)))
         total += exact.size
@@ -161,7 +162,8 @@ def test_mc_generic_game_coverage_and_unique_counting():
     for seed in range(40):
         calls["n"] = 0
         game = CallableGame(fn, 7, coalition="mask")
-        r = monte_carlo_shapley(game, seed=seed, stop=MaxSamples(50), max_evaluations=10**6)
+        r = monte_carlo_shapley(game, seed=seed, stop=MaxSamples(50), max_evaluations=10**6,
+                                exact_when_complete=False)
         assert r.evaluations == calls["n"] <= 2**7  # every coalition evaluated at most once
         lo, hi = r.interval(0.95)
         hits += int(np.sum((lo <= exact) & (exact <= hi)))
@@ -211,10 +213,17 @@ def test_hard_budget_never_exceeded(n, budget, sampler, seed):
 
 def test_target_se_stops_converged():
     g = random_published(15, "l2", seed=4)
-    r = monte_carlo_shapley(g, seed=0, target_se=2e-3, max_evaluations=10**6)
+    r = monte_carlo_shapley(g, seed=0, target_se=2e-3, max_evaluations=10**6, exact_when_complete=False)
     assert r.converged and np.all(r.stderr <= 2e-3) and "StandardErrorBelow" in r.stop_reason
     r2 = monte_carlo_shapley(g, seed=0, target_se=1e-9, max_evaluations=3000)
     assert not r2.converged and r2.evaluations <= 3000
+
+
+def test_mc_finishes_exactly_when_all_coalitions_known():
+    g = random_published(6, "l1", seed=2)
+    r = monte_carlo_shapley(g, seed=0, target_se=1e-9, max_evaluations=10**5)
+    assert r.evaluations == 64 and r.converged and np.all(r.stderr == 0)
+    np.testing.assert_allclose(r.values, exact_shapley(g).values, atol=1e-12)
 
 
 def test_stopping_combinators():
