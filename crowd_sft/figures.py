@@ -49,8 +49,8 @@ def figure6(summary, path, *, n=50, m=3):
     ax.set_ylabel("inverse Pearson correlation 1 - r (mean ± SD)")
     ax.set_title(f"Average inverse Pearson vs final distance (n={n} users, m={m} groups)")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, metadata={"Software": None})
+    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.1, top=0.93)
+    fig.savefig(path, dpi=100, metadata={"Software": None})
     plt.close(fig)
 
 
@@ -75,8 +75,8 @@ def scaling_figure(summary, path, key, ylabel, title):
                 ax.set_ylabel(ylabel)
     axes[0, 0].legend(fontsize=7)
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, metadata={"Software": None})
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.06, top=0.93, wspace=0.25, hspace=0.25)
+    fig.savefig(path, dpi=100, metadata={"Software": None})
     plt.close(fig)
 
 
