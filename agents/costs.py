@@ -25,6 +25,11 @@ from ._validation import check_real
 W = sp.Symbol("w", nonnegative=True)
 
 
+def _num(x: float) -> str:
+    """Shortest text that reads back as the same float (``2.0 -> '2'``, ``0.1 -> '0.1'``)."""
+    return np.format_float_positional(float(x), trim="-")
+
+
 class Cost:
     """Base class: ``c(w) = k * c0(w)``.  Subclasses define ``_c0``, ``_dc0`` and ``_expr0``."""
 
@@ -67,7 +72,7 @@ class Cost:
     @property
     def spec(self) -> str:
         """The ``NAME:K[:P]`` string that :func:`parse_cost` reads back."""
-        return f"{self.name}:{self.k:g}"
+        return f"{self.name}:{_num(self.k)}"
 
     def __repr__(self):
         return f"{type(self).__name__}(k={self.k!r})"
@@ -138,7 +143,7 @@ class Power(Cost):
 
     @property
     def spec(self):
-        return f"power:{self.k:g}:{self.p:g}"
+        return f"power:{_num(self.k)}:{_num(self.p)}"
 
     def __repr__(self):
         return f"Power(k={self.k!r}, p={self.p!r})"
@@ -228,7 +233,7 @@ class CallableCost(Cost):
 
     @property
     def spec(self):
-        return f"{self.label}:{self.k:g}"
+        return f"{self.label}:{_num(self.k)}"
 
     def __repr__(self):
         return f"CallableCost({self.label}, k={self.k!r})"

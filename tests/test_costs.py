@@ -80,8 +80,6 @@ def test_spec_round_trip(cost):
     assert parse_cost(cost) is cost
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Cost.spec formats k (and Power's p) with '{:g}' (6 significant "
-                   "digits), so parse_cost(c.spec) != c for e.g. Quadratic(0.1234567) -> 'quadratic:0.123457'")
 @settings(max_examples=50)
 @given(name=st.sampled_from(COST_NAMES), k=st.floats(1e-6, 1e6, allow_nan=False),
        p=st.floats(0.1, 5.0))

@@ -183,9 +183,6 @@ def test_scipy_prior_end_to_end_expon(mech):
     assert abs(ex.expected_payment - mc.expected_payment) < 4 * mc.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: ScipyPrior quadrature loses ~7% of the mass of t(5) (see "
-                   "test_priors.py::test_scipy_prior_rule_mass_heavy_tails), so exact PPA/BSST/APA are off by "
-                   "~90 standard errors from Monte Carlo (PPA N=3 m=3 w=1: exact 3.708 vs MC 3.995)")
 @pytest.mark.parametrize("mech", [PPA(), APA()], ids=repr)
 def test_scipy_prior_end_to_end_student_t(mech):
     d = stats.t(5)

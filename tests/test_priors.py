@@ -12,8 +12,7 @@ from agents.priors import composite_gauss_legendre
 
 PRIORS = [NormalPrior(), NormalPrior(0.5, 2.0), UniformPrior(), UniformPrior(-1.0, 3.0),
           ScipyPrior(stats.expon()), ScipyPrior(stats.t(5)), ScipyPrior(stats.lognorm(0.5))]
-# priors whose rule is accurate (heavy/long-tailed ScipyPriors are tested separately, see xfail below)
-ACCURATE = PRIORS[:5]
+ACCURATE = PRIORS
 
 
 def scipy_law(prior):
@@ -46,9 +45,6 @@ def test_rule_integrates_moments_and_sigmoids(prior, eps):
     assert w @ f(x) == pytest.approx(want, rel=max(tol, 1e-11), abs=max(tol, 1e-11))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: ScipyPrior's equal-mass quantile panels put Gauss-Legendre nodes on "
-                   "huge outer panels (e.g. [ppf(1e-13), ppf(1/28)]) where the pdf varies over many orders of "
-                   "magnitude: the rule's weights sum to 0.933 for t(5) and 0.99992 for lognorm(0.5)")
 @pytest.mark.parametrize("prior", PRIORS[5:], ids=repr)
 def test_scipy_prior_rule_mass_heavy_tails(prior):
     x, w = prior.rule(1.0)
@@ -63,7 +59,10 @@ def test_panels_grow_with_effort_and_refine():
         assert p.n_panels(40.0, refine=2) == 2 * p.n_panels(40.0)
         x1, _ = p.rule(7.0)
         x2, _ = p.rule(7.0, refine=2)
-        assert x2.size == 2 * x1.size
+        if isinstance(p, ScipyPrior):   # the graded tail panels are fixed; the uniform middle doubles
+            assert x2.size > x1.size
+        else:
+            assert x2.size == 2 * x1.size
     # panel width in theta units scales like 1 / |eps|: doubling the prior's scale doubles the panels
     assert NormalPrior(0.0, 2.0).n_panels(100.0) == pytest.approx(2 * NormalPrior().n_panels(100.0), abs=1)
 
