@@ -33,8 +33,8 @@ import numpy as np
 
 from crowd_sft.games import PublishedGame
 from crowd_sft.shapley import shapley_values
-from crowd_sft.sweep import PAIRS, SweepConfig, _instance, _ss, run_sweep, shapley_for
-from crowd_sft.tournament import EVALUATIONS, GROUPINGS, draw_randomness, run_tournament
+from crowd_sft.sweep import SweepConfig, _instance, _ss, run_sweep, shapley_for
+from crowd_sft.tournament import EVALUATIONS, draw_randomness, run_tournament
 
 
 def _settings(cfg):
@@ -131,7 +131,7 @@ def main(argv=None) -> int:
     total, t_numba, t_ref, ref_done = bench_simulation(cfg, ref_runs=1 if args.quick else 2)
     print("\n[1] simulation stage (one core)")
     print(f"  numba kernel, {total} runs:                         {t_numba:8.2f} s  ({1e3 * t_numba / total:.3f} ms/run)")
-    print(f"  plain per-run numpy loop (reference engine),")
+    print("  plain per-run Python/numpy transcription of the spec (engine=\"reference\"),")
     print(f"    timed on {ref_done} runs, extrapolated to {total}:   {t_ref:8.2f} s  -> kernel is {t_ref / t_numba:.0f}x faster")
 
     n_games, t_mc, t_kernel, k_done = bench_shapley(cfg, kernel_runs=2 if args.quick else 5)

@@ -45,11 +45,12 @@ import numpy as np
 
 from ._progress import ProgressBar
 from .data import as_preferences
+from .games import compare_points
 from .tournament import (EVALUATIONS, GROUPINGS, REWARDS, _run_kernel, _validate_run, draw_randomness,
                          make_instance)
 
 __all__ = ["SweepConfig", "RunRecord", "SweepResult", "PAIRS", "run_sweep", "simulate_unit",
-           "replay_run", "summarize", "table_one", "pearson", "spearman", "write_outputs",
+           "replay_run", "summarize", "table_one", "write_outputs",
            "PAPER_USERS", "PAPER_GROUPS"]
 
 PAIRS: tuple[tuple[str, str], ...] = tuple((g, e) for g in GROUPINGS for e in EVALUATIONS)
@@ -57,39 +58,6 @@ PAPER_USERS = (10, 25, 50, 75, 100)
 PAPER_GROUPS = (2, 3, 4, 5)
 SHAPLEY_METHODS = ("mc", "exact", "kernel")
 _EXACT_SMALL_N = 13  # the published KernelSHAP is exact here too (all coalitions enumerated)
-
-
-# --------------------------------------------------------------------------- statistics
-def pearson(x, y) -> float:
-    """Pearson correlation; NaN if either vector is constant (the paper skips such runs)."""
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    xc = x - x.mean()
-    yc = y - y.mean()
-    den = math.sqrt(float(xc @ xc) * float(yc @ yc))
-    if den == 0.0 or not np.isfinite(den):
-        return float("nan")
-    return float(np.clip((xc @ yc) / den, -1.0, 1.0))
-
-
-def _average_ranks(a):
-    a = np.asarray(a, dtype=np.float64)
-    order = np.argsort(a, kind="mergesort")
-    ranks = np.empty(a.size)
-    sa = a[order]
-    i = 0
-    while i < a.size:
-        j = i
-        while j + 1 < a.size and sa[j + 1] == sa[i]:
-            j += 1
-        ranks[order[i:j + 1]] = 0.5 * (i + j) + 1.0
-        i = j + 1
-    return ranks
-
-
-def spearman(x, y) -> float:
-    """Spearman rank correlation (average ranks for ties); NaN if either is constant."""
-    return pearson(_average_ranks(x), _average_ranks(y))
 
 
 # --------------------------------------------------------------------------- configuration
@@ -289,7 +257,6 @@ def simulate_unit(cfg: SweepConfig, n: int, run: int, *, settings=None, keep_vec
     if cfg.paired:
         inst = _instance(cfg, n, run, ())
         draws = draw_randomness(n, rounds, _ss(cfg, n, run, 1))
-    d = None
     out = []
     for m, g, e in settings:
         gi, ei = gcodes[g], ecodes[e]
@@ -311,10 +278,11 @@ def simulate_unit(cfg: SweepConfig, n: int, run: int, *, settings=None, keep_vec
                                   float(cfg.converge_threshold), points, x, trace,
                                   np.empty(n, dtype=np.int64), np.empty((m, d)), np.empty(m), np.empty(m),
                                   np.empty(m))
+        corr = compare_points(points, shapley=shap)  # NaN when points or values are constant
         out.append(RunRecord(n=int(n), m=int(m), grouping=g, evaluation=e, run=int(run),
                              expert_user_id=int(inst.expert_user_id), start_distance=float(trace[0]),
                              final_distance=float(trace[-1]), converged_round=None if conv < 0 else int(conv),
-                             n_updates=int(n_upd), pearson=pearson(points, shap), spearman=spearman(points, shap),
+                             n_updates=int(n_upd), pearson=corr.pearson["shapley"], spearman=corr.spearman["shapley"],
                              points=points if keep_vectors else None, shapley=shap if keep_vectors else None))
     return out
 
