@@ -141,6 +141,11 @@ class SweepConfig:
             raise ValueError(f"chunk_runs must be >= 1; got {self.chunk_runs}")
         if self.shapley not in SHAPLEY_METHODS:
             raise ValueError(f"shapley must be one of {', '.join(SHAPLEY_METHODS)}; got {self.shapley!r}")
+        if self.shapley == "exact" and any(e != "dot" for _, e in self.pairs):
+            from .shapley import EXACT_MAX_PLAYERS_FAST
+            if max(self.users) > EXACT_MAX_PLAYERS_FAST:
+                raise ValueError(f"shapley='exact' needs users (n) <= {EXACT_MAX_PLAYERS_FAST} for l2/l1 "
+                                 f"(2^n coalitions); got n = {max(self.users)}; use shapley='mc'")
         if int(self.mc_evaluations) < 1:
             raise ValueError(f"mc_evaluations must be >= 1; got {self.mc_evaluations}")
         if not (0.0 <= float(self.adversary_fraction) < 1.0):

@@ -215,3 +215,18 @@ def test_config_validation():
         SweepConfig(adversary_fraction=1.0)
     with pytest.raises(ValueError, match="grouping"):
         SweepConfig(pairs=(("greedy", "l2"),))
+    with pytest.raises(ValueError, match="exact"):
+        SweepConfig(shapley="exact")  # n = 100 cannot be enumerated
+    SweepConfig(shapley="exact", users=(50,), pairs=(("random", "dot"),))  # closed form: fine
+
+
+def test_custom_preference_matrix_end_to_end():
+    rng = np.random.default_rng(0)
+    prefs = rng.uniform(0, 5, (15, 4))
+    cfg = SweepConfig(users=(6,), groups=(2, 3), runs=2, rounds=20, preferences=prefs)
+    rec = replay_run(cfg, 6, 3, "random", "l1", 1)
+    assert rec.points.shape == (6,) and rec.shapley.shape == (6,)
+    assert SweepConfig(users=(6,), preferences=prefs, groups=(2,)).key() != SweepConfig(
+        users=(6,), preferences=prefs[::-1], groups=(2,)).key()
+    with pytest.raises(ValueError, match="users"):
+        SweepConfig(users=(15,), groups=(2,), preferences=prefs)
