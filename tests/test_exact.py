@@ -172,6 +172,22 @@ def test_monte_carlo_is_seed_stable_and_chunk_independent():
     assert a != c
 
 
+@pytest.mark.parametrize("mech", [PPA(), BSST(1.0, 0.3), APA()], ids=repr)
+def test_monte_carlo_standard_error_is_calibrated(mech):
+    """Across 60 independent seeds the spread of the MC means matches the reported standard errors, and the
+    z-scores against the exact value look standard normal (mean ~ 0, sd ~ 1)."""
+    eps = [1.0, 2.0, -0.5, 0.8]
+    exact = mech.exact(eps, 4, "normal")
+    res = [mech.monte_carlo(eps, 4, "normal", 1500, seed=s) for s in range(60)]
+    means = np.array([r[0] for r in res])
+    ses = np.array([r[1] for r in res])
+    ratio = means.std(ddof=1) / ses.mean()
+    assert 0.7 < ratio < 1.35          # chi-square(59): 0.7 and 1.35 are beyond the 0.3% / 99.9% points
+    zs = (means - exact) / ses
+    assert abs(zs.mean()) < 4 / np.sqrt(60)
+    assert np.all(np.abs(zs) < 4.5)
+
+
 @pytest.mark.parametrize("mech", [PPA(), BSST(), APA()], ids=repr)
 def test_scipy_prior_end_to_end_expon(mech):
     d = stats.expon()
