@@ -77,20 +77,39 @@ def _local_maxima(u):
     return idx
 
 
-def refine_branch(f, w, k, xatol):
-    """Refine a grid maximum ``w[k]`` of ``f`` on ``[w[k-1], w[k+1]]`` with bounded Brent."""
+def refine_branch(f, w, k, xatol, f_coarse=None):
+    """Refine a grid maximum ``w[k]`` of ``f`` on ``[w[k-1], w[k+1]]``.
+
+    With ``f_coarse`` (a cheaper approximation of ``f``), bounded Brent locates the maximum on
+    ``f_coarse`` and a parabola through three exact values polishes it, so most evaluations are cheap;
+    the returned utility is always an exact value of ``f``.
+    """
     lo = w[max(k - 1, 0)]
     hi = w[min(k + 1, w.size - 1)]
-    best_w, best_u = w[k], f(w[k])
-    if hi > lo:
-        res = minimize_scalar(lambda x: -f(x), bounds=(lo, hi), method="bounded",
-                              options={"xatol": xatol})
-        if -res.fun > best_u:
-            best_w, best_u = float(res.x), float(-res.fun)
-    return float(best_w), float(best_u)
+    best_w, best_u = float(w[k]), f(float(w[k]))
+    if hi <= lo:
+        return best_w, best_u
+    g = f_coarse if f_coarse is not None else f
+    res = minimize_scalar(lambda x: -g(x), bounds=(lo, hi), method="bounded",
+                          options={"xatol": xatol if f_coarse is None else 1e3 * xatol})
+    x = float(res.x)
+    if f_coarse is None:
+        u = float(-res.fun)
+        return (x, u) if u > best_u else (best_w, best_u)
+    d = max(10 * xatol, 1e-4 * (hi - lo))
+    pts = [p for p in (x - d, x, x + d) if lo <= p <= hi]
+    vals = [f(p) for p in pts]
+    if len(pts) == 3:
+        denom = vals[0] - 2 * vals[1] + vals[2]
+        if denom < 0:  # concave: vertex of the parabola
+            xv = min(max(x + 0.5 * d * (vals[0] - vals[2]) / denom, lo), hi)
+            pts.append(xv)
+            vals.append(f(xv))
+    j = int(np.argmax(vals))
+    return (pts[j], vals[j]) if vals[j] > best_u else (best_w, best_u)
 
 
-def best_response(game: Game, peers, *, agent: int = 0, n_grid: int = 201, tol: float = 1e-9,
+def best_response(game: Game, peers, *, agent: int = 0, n_grid: int = 121, tol: float = 1e-9,
                   refine: bool = True) -> BestResponse:
     """Global best response of ``agent`` against ``peers``.
 
@@ -119,18 +138,28 @@ def best_response(game: Game, peers, *, agent: int = 0, n_grid: int = 201, tol: 
     tol = check_real("tol", tol, low=0.0, low_open=True)
     peers_eps = game._peers_eps(peers, agent)
     w = np.linspace(0.0, game.w_max, n_grid)
-    own = np.concatenate([w, -w[1:]])
+    own = np.concatenate([-w[::-1], w[1:]])    # same ordering as SymmetricGrid: shares its cached tables
     u = game.utility_curve(own, peers_eps, agent, refine=BRACKET_REFINE)
-    u_h = u[:n_grid]
-    u_d = np.concatenate([[u[0]], u[n_grid:]])
+    u_h = u[n_grid - 1:]
+    u_d = u[n_grid - 1::-1]
     xatol = 1e-8 * game.w_max   # utility is flat at the top: 1e-8 in effort is ~1e-16 in utility
     cands = []
+    # a grid local maximum can beat the best grid value only by the curvature between grid points
+    # (half the largest second difference) plus the bracketing rule's error
+    slack = 0.5 * np.max(np.abs(np.diff(u_h, 2)), initial=0.0) + 0.5 * np.max(np.abs(np.diff(u_d, 2)), initial=0.0)
+    slack += 1e-5 * game.payoff_scale
+    top = max(u_h.max(), u_d.max())
     for sign, ub in ((1.0, u_h), (-1.0, u_d)):
         def f(x, sign=sign):
             return float(game.utility_curve([sign * x], peers_eps, agent)[0])
+
+        def fc(x, sign=sign):
+            return float(game.utility_curve([sign * x], peers_eps, agent, refine=BRACKET_REFINE)[0])
         for k in _local_maxima(ub):
+            if ub[k] < top - slack:
+                continue
             if refine:
-                wk, uk = refine_branch(f, w, k, xatol)
+                wk, uk = refine_branch(f, w, k, xatol, f_coarse=fc)
             else:
                 wk, uk = float(w[k]), f(float(w[k]))
             cands.append((wk, HONEST if sign > 0 else DISHONEST, uk))

@@ -116,7 +116,7 @@ class SymmetricGrid:
     ``P(eps_i; all peers -w) = P(-eps_i; all peers w)``.
     """
 
-    def __init__(self, game: Game, n_own: int = 201, n_peer: int = 51):
+    def __init__(self, game: Game, n_own: int = 121, n_peer: int = 41):
         self.game = game
         n_own = check_int("n_own", n_own, low=11)
         n_peer = check_int("n_peer", n_peer, low=5)

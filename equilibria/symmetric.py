@@ -91,7 +91,7 @@ def _honest_br(game, w_peer, guess, h):
     return refine_branch(f, grid, 1, 1e-10 * game.w_max)[0]
 
 
-def symmetric_equilibria(game: Game, *, tol: float = 1e-7, n_own: int = 201, n_peer: int = 51,
+def symmetric_equilibria(game: Game, *, tol: float = 1e-7, n_own: int = 121, n_peer: int = 41,
                          grid: SymmetricGrid | None = None) -> EquilibriumSet:
     """All symmetric Bayes-Nash equilibria ``(w, f)`` on ``[0, w_max]`` (paper Def. 5.2).
 

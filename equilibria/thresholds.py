@@ -152,12 +152,13 @@ def _bnic_holds_on_grid(P, own, peer, c0, r):
     return (not zero_is_eq) or u_inf >= U[n0, 0]
 
 
-def omega_bnic_threshold(game: Game, *, r_min: float = 1e-3, r_max: float = 1e3, rtol: float = 1e-3,
+def omega_bnic_threshold(game: Game, *, r_min: float = 1e-3, r_max: float = 1e3, rtol: float = 2e-3,
                          grid: SymmetricGrid | None = None) -> Threshold:
     """Smallest ``z/k`` in ``[r_min, r_max]`` at which omega-BNIC holds (bisection on the verdict).
 
-    The verdict is evaluated on the bracketing table (resolution of the effort grid); the returned ratio
-    is then confirmed with certified equilibria (:func:`symmetric_equilibria`) just above it.
+    The verdict is first bisected on the bracketing table (resolution of the effort grid), then with
+    certified equilibria (:func:`check_omega_bnic`) to relative resolution ``rtol``: the returned ratio is
+    one at which the certified verdict holds, with a failing ratio within ``rtol`` below it.
     """
     base = game.cost_of(0).base()
     g = _unit_game(game, base)
@@ -165,7 +166,7 @@ def omega_bnic_threshold(game: Game, *, r_min: float = 1e-3, r_max: float = 1e3,
     c0 = base(np.abs(grid.own))
     rs = np.geomspace(r_min, r_max, 25)
     ok = [_bnic_holds_on_grid(grid.P, grid.own, grid.peer, c0, r) for r in rs]
-    notes = ["bisection on the grid-level verdict, then confirmed with certified equilibria (steps of 2%)"]
+    notes = ["bisection on the grid-level verdict, then bisection with certified equilibria"]
     if not any(ok):
         return Threshold("omega_BNIC", math.inf, "bisection on the verdict", notes=notes +
                          [f"omega-BNIC does not hold for any z/k in [{r_min:g}, {r_max:g}]"])
@@ -183,18 +184,27 @@ def omega_bnic_threshold(game: Game, *, r_min: float = 1e-3, r_max: float = 1e3,
     if not all(ok[k:]):
         notes.append("the verdict is not monotone in z/k on the scan: the first crossing is reported")
     from .properties import check_omega_bnic
+
+    def certified(r):
+        return check_omega_bnic(g.with_cost(base.with_k(1.0 / r)), grid=grid).holds is True
     grid_r = float(hi)
-    r = grid_r
-    for _ in range(40):   # confirm with certified equilibria, stepping up past grid-resolution effects
-        if check_omega_bnic(g.with_cost(base.with_k(1.0 / r)), grid=grid).holds:
+    lo_c, r = float(lo), grid_r
+    for _ in range(40):   # step up past grid-resolution effects until certified equilibria confirm
+        if certified(r):
             break
-        r *= 1.02
+        lo_c, r = r, r * 1.02
     else:
         notes.append("certified equilibria did not confirm the grid threshold within a factor 2.2")
         return Threshold("omega_BNIC", grid_r, "bisection on the verdict (grid only)", notes=notes)
-    if r > grid_r:
-        notes.append(f"grid-level crossing at z/k = {grid_r:.6g}; first certified at {r:.6g}")
     hi = r
+    while hi / lo_c > 1 + rtol:   # then bisect with certified verdicts
+        mid = math.sqrt(lo_c * hi)
+        if certified(mid):
+            hi = mid
+        else:
+            lo_c = mid
+    notes.append(f"grid-level crossing at z/k = {grid_r:.6g}; certified threshold {hi:.6g} "
+                 f"(relative resolution {rtol:g})")
     return Threshold("omega_BNIC", float(hi), "bisection on the verdict", notes=notes)
 
 

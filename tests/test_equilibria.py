@@ -150,3 +150,13 @@ def test_bad_input_raises_value_error_naming_parameter():
         best_response(Game(PPA()), Strategy(1.0), tol=0.0)
     with pytest.raises(ValueError, match="n_agents"):
         Game(PPA(), n_agents=2)
+
+
+def test_omega_bnic_threshold_is_certified_on_both_sides():
+    from equilibria import check_omega_bnic, omega_bnic_threshold
+    game = Game(PPA(), "quadratic:0.1", n_agents=4, n_items=3)
+    th = omega_bnic_threshold(game)
+    assert 0 < th.z_over_k < math.inf
+    above = check_omega_bnic(game.with_cost(f"quadratic:{1 / th.z_over_k}"))
+    below = check_omega_bnic(game.with_cost(f"quadratic:{1 / (0.99 * th.z_over_k)}"))
+    assert above.holds is True and below.holds is not True
