@@ -52,6 +52,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--rounds", type=int, default=100, help="true game: rounds (100)")
     p.add_argument("--small-coalitions", choices=SMALL_COALITION_RULES, default="fewer_groups",
                    help="true game: coalitions smaller than --groups (fewer_groups)")
+    p.add_argument("--compare-points", action="store_true",
+                   help="also run the tournament (--groups/--grouping/--rounds, tournament seed) and report Pearson/"
+                        "Spearman of its final points vs the Shapley values of the published AND the true game")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=main_shapley)
     return p
@@ -103,6 +106,14 @@ def main_shapley(args) -> int:
     if args.game == "true":
         out["tournament"] = {"groups": args.groups, "grouping": args.grouping, "rounds": args.rounds,
                              "small_coalitions": args.small_coalitions, "seed": f"SeedSequence({args.seed}, spawn_key=(1,))"}
+    if args.compare_points:
+        from .games import points_vs_shapley
+
+        pvs = points_vs_shapley(inst, n_groups=args.groups, evaluation=args.evaluation, seed=tournament_seed(args.seed),
+                                grouping=args.grouping, rounds=args.rounds, small_coalitions=args.small_coalitions)
+        out["compare_points"] = {"points": [float(x) for x in pvs.points], "pearson": pvs.comparison.pearson,
+                                 "spearman": pvs.comparison.spearman,
+                                 "true_method": pvs.true.method, "true_evaluations": int(pvs.true.evaluations)}
     if args.json:
         sys.stdout.write(json.dumps(out) + "\n")
         return 0
@@ -116,4 +127,8 @@ def main_shapley(args) -> int:
         print(line)
     if res.stop_reason:
         print(f"stopped: {res.stop_reason}")
+    if args.compare_points:
+        c = out["compare_points"]
+        for key in ("published", "true", "published~true"):
+            print(f"points vs {key:<15} Pearson {c['pearson'][key]:+.4f}  Spearman {c['spearman'][key]:+.4f}")
     return 0

@@ -495,6 +495,10 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
                     alloc = np.full((n, k_bins), pilot, dtype=np.int64)
                 else:
                     draws = min(chunk_size * chunks_per_round, remaining // 2)
+                    # no long tail of tiny rounds: stop once < 1% of the budget (or n draws) could be used
+                    if draws < min(max(n, -(-max_evaluations // 200)), chunk_size * chunks_per_round):
+                        stop_reason = f"hard budget max_evaluations={max_evaluations}"
+                        break
                     if draws <= 0:
                         stop_reason = f"hard budget max_evaluations={max_evaluations}"
                         break
@@ -536,7 +540,9 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
             while units > 0 and _worst_new(sampler, n, units, head) > remaining:
                 worst = max(_worst_new(sampler, n, units, head), 1)
                 units = min(units - 1, max(0, int(units * remaining / worst)))
-            if units <= 0:
+            per_unit = max(_worst_new(sampler, n, 1, False), 1)
+            min_units = min(max(1, -(-max_evaluations // (100 * per_unit))), chunk_size * chunks_per_round)
+            if units <= 0 or (not first and units < min_units):  # budget used up (to within 1%)
                 stop_reason = f"hard budget max_evaluations={max_evaluations}"
                 break
             sizes = [chunk_size] * (units // chunk_size) + ([units % chunk_size] if units % chunk_size else [])
