@@ -9,7 +9,9 @@ Three ways of producing the same simulated agent-pair reports, from one run:
 (c) floor   -- the bare cost of drawing the same number of uniforms with numpy, which (a) and (b) both pay.
 
 Rates are simulated agent-pair reports per second (``trials * agents * pairs / seconds``), best of
-``--repeats`` runs after a warm-up (numba compilation / cache load is excluded).  The script checks that
+``--repeats`` runs after a warm-up (numba compilation / cache load is excluded).  All paths are
+single-threaded; by default the clock is the process CPU time and the paths are timed round-robin, so that
+other jobs on a shared machine distort the ratios as little as possible (``--clock wall`` for wall time).  The script checks that
 (a) and (b) produce identical reports and payments before timing.
 
 Targets: numba >= 3x numpy; numba with PPA within 3x of the floor (rate >= floor / 3).
@@ -21,6 +23,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 
@@ -47,14 +50,28 @@ def numpy_simulation(eps, n_items, n_trials, seed):
     return theta, np.where(u < prob, 1, -1).astype(np.int8)
 
 
+CLOCK = time.process_time      # CPU time of this (single-threaded) process: robust on a shared machine
+
+
 def best_of(fn, repeats):
     best = np.inf
     out = None
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         out = fn()
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, CLOCK() - t0)
     return best, out
+
+
+def interleaved_best(paths, repeats):
+    """Best time of every path, the paths timed round-robin so that a busy spell hits all of them alike."""
+    best = {name: np.inf for name, _ in paths}
+    for _ in range(repeats):
+        for name, fn in paths:
+            t0 = CLOCK()
+            fn()
+            best[name] = min(best[name], CLOCK() - t0)
+    return best
 
 
 def run(n_trials, eps, n_items, repeats, seed=0):
@@ -99,25 +116,16 @@ def run(n_trials, eps, n_items, repeats, seed=0):
     def floor():
         return np.random.Generator(np.random.PCG64(seed)).random(n_reports)
 
-    rows = {}
-    for name, fn in [("floor: numpy uniforms", floor),
-                     ("numba: draw", numba_draw), ("numpy: draw", numpy_draw),
-                     ("numba: draw + PPA", numba_ppa), ("numpy: draw + PPA", numpy_ppa),
-                     ("numba: draw + APA", numba_apa), ("numpy: draw + APA", numpy_apa),
-                     ("numba: draw + PPA + APA", numba_both), ("numpy: draw + PPA + APA", numpy_both)]:
-        rows[name], _ = best_of(fn, repeats)
-
-    # payments-only kernel costs on one fixed report array (for the profile of where time goes)
-    R = numba_draw()
-    t_ppa_k, _ = best_of(lambda: ppa.payments(R), repeats)
-    t_apa_k, _ = best_of(lambda: apa.payments(R), repeats)
-    t_ppa_r, _ = best_of(lambda: ref.ppa_payments(R), repeats)
-    t_apa_r, _ = best_of(lambda: ref.apa_payments(R), repeats)
-    rows["numba: PPA payments only"] = t_ppa_k
-    rows["numpy: PPA payments only"] = t_ppa_r
-    rows["numba: APA payments only"] = t_apa_k
-    rows["numpy: APA payments only"] = t_apa_r
-    return n_reports, rows
+    R = numba_draw()       # payments-only costs on one fixed report array
+    return n_reports, interleaved_best([
+        ("floor: numpy uniforms", floor),
+        ("numba: draw", numba_draw), ("numpy: draw", numpy_draw),
+        ("numba: draw + PPA", numba_ppa), ("numpy: draw + PPA", numpy_ppa),
+        ("numba: draw + APA", numba_apa), ("numpy: draw + APA", numpy_apa),
+        ("numba: draw + PPA + APA", numba_both), ("numpy: draw + PPA + APA", numpy_both),
+        ("numba: PPA payments only", lambda: ppa.payments(R)), ("numpy: PPA payments only", lambda: ref.ppa_payments(R)),
+        ("numba: APA payments only", lambda: apa.payments(R)), ("numpy: APA payments only", lambda: ref.apa_payments(R)),
+    ], repeats)
 
 
 def profile(n_trials, eps, n_items, repeats, seed=0):
@@ -142,8 +150,7 @@ def profile(n_trials, eps, n_items, repeats, seed=0):
         ("APA kernel _apa (3cycle)", lambda: _apa(R, 1.0, pa, pb, n_items, COHERENCE_3CYCLE, out)),
     ]
     print("profile of the numba path (ns per agent-pair report):")
-    for name, fn in parts:
-        t, _ = best_of(fn, repeats)
+    for name, t in interleaved_best(parts, repeats).items():
         print(f"  {name:42s} {1e9 * t / n:7.2f}")
 
 
@@ -178,8 +185,14 @@ def main():
     p.add_argument("--agents", type=int, default=5)
     p.add_argument("--items", type=int, default=5)
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--clock", choices=("process", "wall"), default="process",
+                   help="process CPU time (default; robust when other jobs share the cores) or wall time")
     a = p.parse_args()
-    print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}")
+    global CLOCK
+    CLOCK = time.process_time if a.clock == "process" else time.perf_counter
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}, "
+          f"{os.cpu_count()} cpus, load average {load:.2f}, clock={a.clock}")
     # a symmetric profile (paid agent deviates, peers identical) and a fully heterogeneous one
     sym = [1.5] + [1.0] * (a.agents - 1)
     het = [round(float(e), 3) for e in np.linspace(-2.0, 2.0, a.agents) + 0.1]
