@@ -92,8 +92,13 @@ def _cmd_reproduce(args) -> int:
     cfg = _config(args, args.users, args.groups, PAIRS)
     if args.jobs == 0 or args.jobs < -1:
         raise ValueError(f"--jobs must be -1 (all cores) or >= 1; got {args.jobs}")
-    res = run_sweep(cfg, args.out, n_jobs=args.jobs, scheduler=args.scheduler, dask_local=args.dask_local,
-                    figures=not args.no_figures)
+    try:
+        res = run_sweep(cfg, args.out, n_jobs=args.jobs, scheduler=args.scheduler, dask_local=args.dask_local,
+                        figures=not args.no_figures)
+    except KeyboardInterrupt:
+        sys.stderr.write(f"python -m crowd_sft reproduce: interrupted; finished chunks are kept in {args.out}, "
+                         "re-run the same command to resume\n")
+        return 130
     with open(f"{args.out}/table1.md", encoding="utf-8") as fh:
         print(fh.read())
     print(f"{len(res.rows)} runs ({res.computed_chunks} chunks computed, {res.skipped_chunks} resumed) -> {args.out}")

@@ -6,7 +6,9 @@ Shapley values of the published game for each evaluation, and every ``(m, groupi
 evaluation)`` tournament of that run. Units are grouped into chunks of consecutive runs; a
 finished chunk is written atomically to ``OUT/parts/<config-hash>/``, so an interrupted sweep
 (SIGINT, SIGKILL, power loss) resumes where it stopped and the final files -- assembled from the
-parts in canonical order -- are byte-identical to an uninterrupted run.
+parts in canonical order -- are byte-identical to an uninterrupted run. The part directory is
+named by a hash of the configuration *and* of the code computing the numbers
+(:func:`code_fingerprint`), so edited code never silently mixes with old parts.
 
 Seeding (``numpy.random.SeedSequence(seed, spawn_key=...)``, so any run replays alone):
 
@@ -50,7 +52,7 @@ from .tournament import (EVALUATIONS, GROUPINGS, REWARDS, _run_kernel, _validate
                          make_instance)
 
 __all__ = ["SweepConfig", "RunRecord", "SweepResult", "PAIRS", "run_sweep", "simulate_unit",
-           "replay_run", "summarize", "table_one", "write_outputs",
+           "replay_run", "summarize", "table_one", "write_outputs", "code_fingerprint",
            "PAPER_USERS", "PAPER_GROUPS"]
 
 PAIRS: tuple[tuple[str, str], ...] = tuple((g, e) for g in GROUPINGS for e in EVALUATIONS)
@@ -177,9 +179,25 @@ class SweepConfig:
         return d
 
     def key(self) -> str:
-        """Hash of everything that changes the numbers (resume directory name)."""
-        blob = json.dumps(self.to_json(), sort_keys=True).encode()
+        """Hash of everything that changes the numbers -- the config and the source of the code
+        that computes them (:func:`code_fingerprint`) -- naming the resume directory."""
+        blob = json.dumps({"config": self.to_json(), "code": code_fingerprint()}, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def code_fingerprint() -> str:
+    """SHA-256 of the sources that determine a run's numbers (tournament, sweep, games, Shapley
+    estimators, bundled data), so that a sweep never resumes parts computed by other code."""
+    root = Path(__file__).parent
+    files = [root / "tournament.py", root / "sweep.py", root / "games.py", root / "data" / "user_genre_mean.npz"]
+    shap = root / "shapley"
+    files += sorted(shap.glob("*.py")) if shap.is_dir() else [root / "shapley.py"]
+    h = hashlib.sha256()
+    for f in files:
+        if f.exists():
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -408,17 +426,19 @@ def run_sweep(cfg: SweepConfig, out_dir=None, *, n_jobs: int = -1, scheduler=Non
                     done(c, _run_chunk(cfg, *c))
                     bar.update()
             else:
-                with ProcessPoolExecutor(max_workers=min(workers, len(todo)),
-                                         mp_context=get_context("spawn")) as pool:
+                pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=get_context("spawn"))
+                try:
                     futs = {pool.submit(_run_chunk, cfg, *c): c for c in todo}
-                    try:
-                        for f in as_completed(futs):
-                            done(futs[f], f.result())
-                            bar.update()
-                    except BaseException:
-                        for f in futs:
-                            f.cancel()
-                        raise
+                    for f in as_completed(futs):
+                        done(futs[f], f.result())
+                        bar.update()
+                except BaseException:  # Ctrl-C, a failing chunk: drop queued work, keep finished parts
+                    workers_alive = list((getattr(pool, "_processes", None) or {}).values())
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    for proc in workers_alive:  # our own workers: stop the chunks in flight now
+                        proc.terminate()
+                    raise
+                pool.shutdown()
     rows = _canonical(cfg, results)
     summary = summarize(rows)
     res = SweepResult(cfg, rows, summary, out_dir, len(todo), skipped)

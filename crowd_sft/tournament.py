@@ -450,10 +450,28 @@ def _reference_run(users, expert, x0, draws, m, grouping, evaluation, delta, err
     rounds = draws.shape[0]
     points = np.ones(n)
     x = x0.astype(np.float64).copy()
-    trace = [float(np.linalg.norm(x - expert))]
+    def l2(y):
+        total = 0.0
+        for a, b in zip(y, expert):
+            total += (a - b) * (a - b)
+        return float(np.sqrt(total))
+
+    trace = [l2(x)]
     n_updates = 0
     sizes = [n // m + (1 if g < n % m else 0) for g in range(m)]
     bounds = np.cumsum([0] + sizes)
+    def seq_score(y):  # evaluate(), summing coordinates left to right like the kernel
+        if evaluation == "dot":
+            terms, sign = [a * b for a, b in zip(y, expert)], 1.0
+        elif evaluation == "l1":
+            terms, sign = [abs(a - b) for a, b in zip(y, expert)], -1.0
+        else:
+            terms, sign = [(a - b) * (a - b) for a, b in zip(y, expert)], -1.0
+        total = 0.0
+        for v in terms:
+            total += v
+        return sign * (np.sqrt(total) if evaluation == "l2" else total)
+
     def shuffle(items, ks):  # Fisher-Yates driven by the keys (module docstring)
         items = list(items)
         for i in range(len(items) - 1, 0, -1):
@@ -486,11 +504,15 @@ def _reference_run(users, expert, x0, draws, m, grouping, evaluation, delta, err
             if not grp:
                 cands.append(x.copy())
                 continue
-            w = np.array([p * p if weight_power == 2 else p ** weight_power for p in points[grp]])
-            c = (w[:, None] * users[grp]).sum(axis=0) / w.sum()
-            cands.append(x + delta * (c - x))
-        scores = [evaluate(c, expert, evaluation) for c in cands]
-        base = evaluate(x, expert, evaluation)
+            # sums in user-index order, one term at a time (the kernel's order: bit-identical)
+            acc, wsum = np.zeros(d), 0.0
+            for i in sorted(grp):
+                w = points[i] * points[i] if weight_power == 2 else points[i] ** weight_power
+                wsum += w
+                acc = acc + w * users[i]
+            cands.append(x + delta * (acc / wsum - x))
+        scores = [seq_score(c) for c in cands]
+        base = seq_score(x)
         order = sorted(range(m), key=lambda g: (-scores[g], g))
         if scores[order[0]] > base:
             n_updates += 1
@@ -521,7 +543,7 @@ def _reference_run(users, expert, x0, draws, m, grouping, evaluation, delta, err
             for g, grp in enumerate(groups):
                 points[grp] += gain_pts[g]
             x = cands[order[0]].copy()
-        trace.append(float(np.linalg.norm(x - expert)))
+        trace.append(l2(x))
     trace = np.asarray(trace)
     hit = np.flatnonzero(trace <= threshold)
     conv = int(hit[0]) if hit.size else -1

@@ -14,8 +14,8 @@ def _case(seed, n, d):
     return rng.uniform(0, 5, (n, d)), rng.uniform(0, 5, d), rng.uniform(0, 5, d)
 
 
-@settings(max_examples=80, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 14), d=st.integers(1, 6), data=st.data())
+@settings(max_examples=int(__import__("os").environ.get("CROWD_HYP_EXAMPLES", 150)), deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 14), d=st.integers(1, 22), data=st.data())
 def test_kernel_matches_reference(seed, n, d, data):
     m = data.draw(st.integers(2, min(n, 6)))
     kw = dict(n_groups=m, grouping=data.draw(st.sampled_from(GROUPINGS)),
@@ -27,11 +27,14 @@ def test_kernel_matches_reference(seed, n, d, data):
     a = run_tournament(users, expert, x0, **kw)
     b = run_tournament(users, expert, x0, engine="reference", **kw)
     assert a.n_updates == b.n_updates and a.converged_round == b.converged_round
-    if kw["reward"] == "rank":
-        np.testing.assert_array_equal(a.points, b.points)  # integer points: bit-identical
-    np.testing.assert_allclose(a.points, b.points, rtol=1e-12, atol=0)
-    np.testing.assert_allclose(a.distance_trace, b.distance_trace, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(a.final_model, b.final_model, rtol=1e-12, atol=1e-12)
+    if kw["reward"] == "shapley":  # closed form (kernel) vs brute force (reference): rounding may differ
+        np.testing.assert_allclose(a.points, b.points, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(a.distance_trace, b.distance_trace, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(a.final_model, b.final_model, rtol=1e-12, atol=1e-12)
+    else:  # same arithmetic in the same order: bit-identical
+        np.testing.assert_array_equal(a.points, b.points)
+        np.testing.assert_array_equal(a.distance_trace, b.distance_trace)
+        np.testing.assert_array_equal(a.final_model, b.final_model)
 
 
 @pytest.mark.parametrize("grouping", GROUPINGS)
@@ -43,7 +46,7 @@ def test_kernel_matches_reference_on_movielens(grouping, evaluation):
         a = run_tournament(inst.users, inst.expert, inst.x0, **kw)
         b = run_tournament(inst.users, inst.expert, inst.x0, engine="reference", **kw)
         np.testing.assert_array_equal(a.points, b.points)
-        np.testing.assert_allclose(a.distance_trace, b.distance_trace, rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(a.distance_trace, b.distance_trace)
 
 
 def test_interleaved_example_sizes_4_4_2():
