@@ -17,6 +17,8 @@ from math import comb
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numba import cfunc, types
 from scipy import LowLevelCallable, integrate, stats
 
@@ -465,11 +467,6 @@ def test_scipy_prior_ppa_against_quad(eps):
     assert PPA(1.3).exact(eps, 3, d) == pytest.approx(_ppa_expon_quad(eps, 3, 1.3), rel=1e-8)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: ScipyPrior's 12 geometric tail panels per side are fixed: refine "
-                   "only splits the middle panels. In u-space the sigmoid's transition near u -> 1 has width "
-                   "~(1-u)/|eps|, unresolved by panels spanning a factor 10 in (1-u). expon, PPA(1.3), eps "
-                   "[-20, 15, 15], m=3: exact 0.4235716 (refine=1), 0.4235689 (refine=4) vs quad 0.4235513 "
-                   "(rel. error 4.8e-5), while check_accuracy reports only 2.7e-6")
 def test_scipy_prior_large_effort_converges_to_quad():
     d = stats.expon()
     eps = [-20.0, 15.0, 15.0]
@@ -478,3 +475,28 @@ def test_scipy_prior_large_effort_converges_to_quad():
                                   check_accuracy=True)
     assert r.expected_payment == pytest.approx(want, rel=1e-8)
     assert r.error_estimate >= abs(r.expected_payment - want)
+
+
+# --------------------------------------------------------------------------------------------
+# invariants of the exact engine on hypothesis-generated profiles
+# --------------------------------------------------------------------------------------------
+
+@settings(max_examples=30, deadline=None)
+@given(eps=st.lists(st.floats(-12.0, 12.0), min_size=3, max_size=5), m=st.integers(3, 5),
+       prior=st.sampled_from(["normal", "uniform"]), data=st.data())
+def test_exact_invariants(eps, m, prior, data):
+    eps = np.array(eps)
+    N = eps.size
+    ppa, bsst, apa = PPA(1.0), BSST(1.0, 0.3), APA(1.0)
+    vp, vb, va = ppa.exact(eps, m, prior), bsst.exact(eps, m, prior), apa.exact(eps, m, prior)
+    # limited liability and the maximum payment, in expectation
+    assert 0.0 <= vp <= ppa.max_payment(N, m) * (1 + 1e-12)
+    assert 0.0 <= vb <= bsst.max_payment(N, m) * (1 + 1e-12)
+    assert 0.0 <= va <= vp * (1 + 1e-12)
+    perm = np.r_[0, 1 + np.array(data.draw(st.permutations(range(N - 1))))]
+    for mech, v in ((ppa, vp), (bsst, vb), (apa, va)):
+        assert mech.exact(-eps, m, prior) == pytest.approx(v, rel=1e-11, abs=1e-12)       # global flip
+        assert mech.exact(eps[perm], m, prior) == pytest.approx(v, rel=1e-12, abs=1e-12)  # peer order
+    # PPA's per-peer agreement probability is symmetric in (eps_i, eps_j)
+    a, b = eps[0], eps[1]
+    assert ppa.exact([a, b, b], m, prior) == pytest.approx(ppa.exact([b, a, a], m, prior), rel=1e-11)
