@@ -34,7 +34,7 @@ import numpy as np
 from crowd_sft.games import PublishedGame
 from crowd_sft.shapley import shapley_values
 from crowd_sft.sweep import SweepConfig, _instance, _ss, run_sweep, shapley_for
-from crowd_sft.tournament import EVALUATIONS, draw_randomness, run_tournament
+from crowd_sft.tournament import EVALUATIONS, draw_randomness, run_settings, run_tournament
 
 
 def _settings(cfg):
@@ -43,29 +43,38 @@ def _settings(cfg):
 
 def bench_simulation(cfg, ref_runs: int):
     total_runs = len(cfg.users) * len(_settings(cfg)) * cfg.runs
-    # numba kernel through the public API (validation included), one core
+    settings = _settings(cfg)
+    # (a) what the sweep does: one compiled call per instance for all 36 settings
     t0 = time.perf_counter()
     for n in cfg.users:
         for run in range(cfg.runs):
             inst = _instance(cfg, n, run, ())
             draws = draw_randomness(n, cfg.rounds, _ss(cfg, n, run, 1))
-            for m, g, e in _settings(cfg):
+            run_settings(inst.users, inst.expert, inst.x0, settings, rounds=cfg.rounds, draws=draws)
+    t_batch = time.perf_counter() - t0
+    # (b) one public run_tournament call (numba kernel) per run
+    t0 = time.perf_counter()
+    for n in cfg.users:
+        for run in range(cfg.runs):
+            inst = _instance(cfg, n, run, ())
+            draws = draw_randomness(n, cfg.rounds, _ss(cfg, n, run, 1))
+            for m, g, e in settings:
                 run_tournament(inst.users, inst.expert, inst.x0, n_groups=m, grouping=g, evaluation=e,
                                rounds=cfg.rounds, draws=draws)
-    t_numba = time.perf_counter() - t0
-    # plain per-run numpy loop on the first ref_runs runs of every setting
+    t_single = time.perf_counter() - t0
+    # (c) plain per-run Python/numpy transcription, on the first ref_runs runs of every setting
     t0 = time.perf_counter()
     done = 0
     for n in cfg.users:
         for run in range(ref_runs):
             inst = _instance(cfg, n, run, ())
             draws = draw_randomness(n, cfg.rounds, _ss(cfg, n, run, 1))
-            for m, g, e in _settings(cfg):
+            for m, g, e in settings:
                 run_tournament(inst.users, inst.expert, inst.x0, n_groups=m, grouping=g, evaluation=e,
                                rounds=cfg.rounds, draws=draws, engine="reference")
                 done += 1
     t_ref = (time.perf_counter() - t0) * total_runs / done
-    return total_runs, t_numba, t_ref, done
+    return total_runs, t_batch, t_single, t_ref, done
 
 
 def bench_shapley(cfg, kernel_runs: int):
@@ -128,9 +137,10 @@ def main(argv=None) -> int:
     # warm-up: numba compilation / cache load, imports
     run_sweep(SweepConfig(users=(10, 25), groups=(2,), runs=1, rounds=5), None, n_jobs=1, progress=False)
 
-    total, t_numba, t_ref, ref_done = bench_simulation(cfg, ref_runs=1 if args.quick else 2)
+    total, t_numba, t_single, t_ref, ref_done = bench_simulation(cfg, ref_runs=1 if args.quick else 2)
     print("\n[1] simulation stage (one core)")
-    print(f"  numba kernel, {total} runs:                         {t_numba:8.2f} s  ({1e3 * t_numba / total:.3f} ms/run)")
+    print(f"  numba, batched per instance (sweep path), {total} runs: {t_numba:8.2f} s  ({1e3 * t_numba / total:.3f} ms/run)")
+    print(f"  numba, one run_tournament call per run:          {t_single:8.2f} s  ({1e3 * t_single / total:.3f} ms/run)")
     print("  plain per-run Python/numpy transcription of the spec (engine=\"reference\"),")
     print(f"    timed on {ref_done} runs, extrapolated to {total}:   {t_ref:8.2f} s  -> kernel is {t_ref / t_numba:.0f}x faster")
 

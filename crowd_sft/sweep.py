@@ -48,8 +48,7 @@ import numpy as np
 from ._progress import ProgressBar
 from .data import as_preferences
 from .games import compare_points
-from .tournament import (EVALUATIONS, GROUPINGS, REWARDS, _run_kernel, _validate_run, draw_randomness,
-                         make_instance)
+from .tournament import EVALUATIONS, GROUPINGS, _validate_run, draw_randomness, make_instance, run_settings
 
 __all__ = ["SweepConfig", "RunRecord", "SweepResult", "PAIRS", "run_sweep", "simulate_unit",
            "replay_run", "summarize", "table_one", "write_outputs", "code_fingerprint",
@@ -272,41 +271,34 @@ def simulate_unit(cfg: SweepConfig, n: int, run: int, *, settings=None, keep_vec
     """
     if settings is None:
         settings = [(m, g, e) for m in cfg.groups for g, e in cfg.pairs]
-    gcodes = {g: GROUPINGS.index(g) for g in GROUPINGS}
-    ecodes = {e: EVALUATIONS.index(e) for e in EVALUATIONS}
-    rcode = REWARDS.index(cfg.reward)
-    rounds = int(cfg.rounds)
-    shared = {}
-    if cfg.paired:
+    settings = [(int(m), g, e) for m, g, e in settings]
+    opts = dict(rounds=int(cfg.rounds), delta=cfg.delta, error_prob=cfg.error_prob, weight_power=cfg.weight_power,
+                reward=cfg.reward, converge_threshold=cfg.converge_threshold)
+    jobs = []  # (instance, settings, results, shapley per setting)
+    if cfg.paired:  # one instance, one block of uniforms, one compiled call for all settings
         inst = _instance(cfg, n, run, ())
-        draws = draw_randomness(n, rounds, _ss(cfg, n, run, 1))
-    out = []
-    for m, g, e in settings:
-        gi, ei = gcodes[g], ecodes[e]
-        if not cfg.paired:
-            extra = (m, gi, ei)
+        draws = draw_randomness(n, int(cfg.rounds), _ss(cfg, n, run, 1))
+        results = run_settings(inst.users, inst.expert, inst.x0, settings, draws=draws, **opts)
+        shap = {e: shapley_for(cfg, inst.users, inst.expert, e, _ss(cfg, n, run, 2, EVALUATIONS.index(e)))
+                for e in dict.fromkeys(e for _, _, e in settings)}
+        jobs = [(inst, st, res, shap[st[2]]) for st, res in zip(settings, results)]
+    else:
+        for m, g, e in settings:
+            extra = (m, GROUPINGS.index(g), EVALUATIONS.index(e))
             inst = _instance(cfg, n, run, extra)
-            draws = draw_randomness(n, rounds, _ss(cfg, n, run, 1, *extra))
-            shap = shapley_for(cfg, inst.users, inst.expert, e, _ss(cfg, n, run, 2, ei, m, gi))
-        else:
-            if e not in shared:
-                shared[e] = shapley_for(cfg, inst.users, inst.expert, e, _ss(cfg, n, run, 2, ei))
-            shap = shared[e]
-        d = inst.users.shape[1]
-        points = np.empty(n)
-        x = np.empty(d)
-        trace = np.empty(rounds + 1)
-        conv, n_upd = _run_kernel(inst.users, inst.expert, inst.x0, draws, int(m), gi, ei, float(cfg.delta),
-                                  float(cfg.error_prob), float(cfg.weight_power), rcode,
-                                  float(cfg.converge_threshold), points, x, trace,
-                                  np.empty(n, dtype=np.int64), np.empty((m, d)), np.empty(m), np.empty(m),
-                                  np.empty(m))
-        corr = compare_points(points, shapley=shap)  # NaN when points or values are constant
-        out.append(RunRecord(n=int(n), m=int(m), grouping=g, evaluation=e, run=int(run),
-                             expert_user_id=int(inst.expert_user_id), start_distance=float(trace[0]),
-                             final_distance=float(trace[-1]), converged_round=None if conv < 0 else int(conv),
-                             n_updates=int(n_upd), pearson=corr.pearson["shapley"], spearman=corr.spearman["shapley"],
-                             points=points if keep_vectors else None, shapley=shap if keep_vectors else None))
+            draws = draw_randomness(n, int(cfg.rounds), _ss(cfg, n, run, 1, *extra))
+            res = run_settings(inst.users, inst.expert, inst.x0, [(m, g, e)], draws=draws, **opts)[0]
+            shap = shapley_for(cfg, inst.users, inst.expert, e, _ss(cfg, n, run, 2, extra[2], m, extra[1]))
+            jobs.append((inst, (m, g, e), res, shap))
+    out = []
+    for inst, (m, g, e), res, shap in jobs:
+        corr = compare_points(res.points, shapley=shap)  # NaN when points or values are constant
+        out.append(RunRecord(n=int(n), m=m, grouping=g, evaluation=e, run=int(run),
+                             expert_user_id=int(inst.expert_user_id), start_distance=res.start_distance,
+                             final_distance=res.final_distance, converged_round=res.converged_round,
+                             n_updates=res.n_updates, pearson=corr.pearson["shapley"],
+                             spearman=corr.spearman["shapley"], points=res.points if keep_vectors else None,
+                             shapley=shap if keep_vectors else None))
     return out
 
 

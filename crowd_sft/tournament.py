@@ -29,7 +29,7 @@ from numba import njit
 from .data import as_preferences
 
 __all__ = ["GROUPINGS", "EVALUATIONS", "REWARDS", "Instance", "RunResult", "make_instance",
-           "evaluate", "run_tournament", "draw_randomness", "group_assignment"]
+           "evaluate", "run_tournament", "run_settings", "draw_randomness", "group_assignment"]
 
 GROUPINGS: tuple[str, ...] = ("random", "epsilon-greedy", "interleaved")
 EVALUATIONS: tuple[str, ...] = ("l2", "l1", "dot")
@@ -443,6 +443,30 @@ def _run_kernel(users, expert, x0, draws, n_groups, grouping, evaluation, delta,
     return converged, n_updates
 
 
+@njit(cache=True)
+def _run_batch_kernel(users, expert, x0, draws, n_groups, grouping, evaluation, delta, error_prob, weight_power,
+                      reward, threshold, points, x, traces, converged, n_updates):
+    """Runs ``s = 0..S-1`` of one instance (shared users/expert/x0/draws), setting ``s`` given by
+    ``n_groups[s]``, ``grouping[s]``, ``evaluation[s]``; outputs ``points (S, n)``, ``x (S, d)``,
+    ``traces (S, T+1)``, ``converged (S,)``, ``n_updates (S,)``."""
+    n, d = users.shape
+    m_max = 0
+    for s in range(n_groups.shape[0]):
+        m_max = max(m_max, n_groups[s])
+    group_of = np.empty(n, dtype=np.int64)
+    cand = np.empty((m_max, d))
+    cand_scores = np.empty(m_max)
+    wsum = np.empty(m_max)
+    delta_pts = np.empty(m_max)
+    for s in range(n_groups.shape[0]):
+        m = n_groups[s]
+        c, u = _run_kernel(users, expert, x0, draws, m, grouping[s], evaluation[s], delta, error_prob,
+                           weight_power, reward, threshold, points[s], x[s], traces[s], group_of, cand[:m],
+                           cand_scores[:m], wsum[:m], delta_pts[:m])
+        converged[s] = c
+        n_updates[s] = u
+
+
 def _reference_run(users, expert, x0, draws, m, grouping, evaluation, delta, error_prob,
                    weight_power, reward, threshold):
     """Plain numpy transcription of the spec, sharing only the pre-drawn uniforms."""
@@ -662,3 +686,61 @@ def run_tournament(users, expert, x0, *, n_groups, grouping="random", evaluation
     return RunResult(final_distance=float(trace[-1]), start_distance=float(trace[0]),
                      converged_round=None if conv < 0 else int(conv), points=points,
                      final_model=x, distance_trace=trace, n_updates=int(n_upd))
+
+
+def run_settings(users, expert, x0, settings, *, rounds=100, delta=0.1, error_prob=0.05, weight_power=2,
+                 reward="rank", converge_threshold=5.0, seed=None, draws=None) -> list[RunResult]:
+    """Run several ``(n_groups, grouping, evaluation)`` settings on one instance in one compiled call.
+
+    All settings share the instance and the pre-drawn uniforms (the sweep's paired design), so
+    ``run_settings(..., settings=[(m, g, e)], draws=D)[0]`` equals
+    ``run_tournament(..., n_groups=m, grouping=g, evaluation=e, draws=D)``.
+
+    Parameters
+    ----------
+    users, expert, x0, rounds, delta, error_prob, weight_power, reward, converge_threshold, seed, draws
+        As :func:`run_tournament`.
+    settings : sequence of (int, str, str)
+        ``(n_groups, grouping, evaluation)`` per run.
+
+    Returns
+    -------
+    list of RunResult, in the order of ``settings``.
+
+    Examples
+    --------
+    >>> inst = make_instance(10, 1)
+    >>> res = run_settings(inst.users, inst.expert, inst.x0, [(2, "random", "l2"), (3, "interleaved", "dot")], seed=4)
+    >>> [r.points.shape for r in res]
+    [(10,), (10,)]
+
+    References
+    ----------
+    Paper Section IV-C/D (the sweep over m, grouping and evaluation); spec "One run".
+    """
+    settings = list(settings)
+    if not settings:
+        raise ValueError("settings must be a non-empty sequence of (n_groups, grouping, evaluation)")
+    codes = []
+    for m, g, e in settings:
+        users_, expert_, x0_, m, (gc, ec, rc) = _validate_run(
+            users, expert, x0, m, g, e, rounds, delta, error_prob, weight_power, reward, converge_threshold)
+        codes.append((m, gc, ec))
+    n, d = users_.shape
+    if draws is None:
+        draws = draw_randomness(n, int(rounds), seed)
+    else:
+        draws = np.ascontiguousarray(draws, dtype=np.float64)
+        if draws.shape != (int(rounds), n + 3):
+            raise ValueError(f"draws must have shape ({rounds}, {n + 3}); got {draws.shape}")
+    k = len(codes)
+    arr = np.array(codes, dtype=np.int64)
+    points, x = np.empty((k, n)), np.empty((k, d))
+    traces = np.empty((k, int(rounds) + 1))
+    conv, n_upd = np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64)
+    _run_batch_kernel(users_, expert_, x0_, draws, arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].copy(), float(delta),
+                      float(error_prob), float(weight_power), rc, float(converge_threshold), points, x, traces,
+                      conv, n_upd)
+    return [RunResult(final_distance=float(traces[s, -1]), start_distance=float(traces[s, 0]),
+                      converged_round=None if conv[s] < 0 else int(conv[s]), points=points[s], final_model=x[s],
+                      distance_trace=traces[s], n_updates=int(n_upd[s])) for s in range(k)]

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from crowd_sft.data import load_preferences
-from crowd_sft.tournament import (EVALUATIONS, GROUPINGS, REWARDS, draw_randomness, evaluate, group_assignment,
+from crowd_sft.tournament import (EVALUATIONS, GROUPINGS, REWARDS, draw_randomness, evaluate, group_assignment, run_settings,
                                   make_instance, run_tournament)
 
 
@@ -232,3 +232,20 @@ def test_bad_arrays_raise_value_error():
         make_instance(1, 0)
     with pytest.raises(ValueError, match="n_users"):
         make_instance(610, 0)
+
+
+def test_run_settings_batch_equals_single_runs():
+    inst = make_instance(40, 12)
+    settings = [(m, g, e) for m in (2, 5) for g in GROUPINGS for e in EVALUATIONS]
+    draws = draw_randomness(40, 60, 8)
+    batch = run_settings(inst.users, inst.expert, inst.x0, settings, rounds=60, draws=draws, weight_power=1)
+    for (m, g, e), r in zip(settings, batch):
+        one = run_tournament(inst.users, inst.expert, inst.x0, n_groups=m, grouping=g, evaluation=e, rounds=60,
+                             draws=draws, weight_power=1)
+        np.testing.assert_array_equal(r.points, one.points)
+        np.testing.assert_array_equal(r.distance_trace, one.distance_trace)
+        assert (r.converged_round, r.n_updates) == (one.converged_round, one.n_updates)
+    with pytest.raises(ValueError, match="n_groups"):
+        run_settings(inst.users, inst.expert, inst.x0, [(41, "random", "l2")])
+    with pytest.raises(ValueError, match="settings"):
+        run_settings(inst.users, inst.expert, inst.x0, [])
