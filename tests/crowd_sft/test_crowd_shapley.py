@@ -226,6 +226,29 @@ def test_mc_finishes_exactly_when_all_coalitions_known():
     np.testing.assert_allclose(r.values, exact_shapley(g).values, atol=1e-12)
 
 
+@HSET
+@given(st.integers(0, 5000), st.integers(1, 60), st.integers(1, 40), st.floats(0, 0.999), st.integers(0, 2**31))
+def test_neyman_allocation_exact_total_and_even_players(draws, n, k, offset, seed):
+    from crowd_sft.shapley.montecarlo import _neyman
+
+    w = np.random.default_rng(seed).random(k) + 1e-3
+    a = _neyman(draws, n, w, offset)
+    assert a.shape == (n, k) and a.min() >= 0 and a.sum() == draws
+    per_player = a.sum(axis=1)
+    assert per_player.max() - per_player.min() <= 1
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_stratified_fast_and_generic_paths_agree_with_exact(fast):
+    g = random_published(12, "l1", seed=12)
+    exact = exact_shapley(g).values
+    r = monte_carlo_shapley(g, seed=3, sampler="stratified", max_evaluations=4000, fast=fast,
+                            exact_when_complete=False)
+    assert r.info["fast_path"] is fast and r.evaluations <= 4000
+    z = np.abs(r.values - exact) / r.stderr
+    assert np.all(z < 4.5)
+
+
 def test_stopping_combinators():
     def state(ev=10, se=1.0, n=5):
         return EstimatorState(np.arange(3.0), np.full(3, se), ev, n, 1.0, 1, 100)
