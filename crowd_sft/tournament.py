@@ -640,12 +640,20 @@ def run_tournament(users, expert, x0, *, n_groups, grouping="random", evaluation
     draws : array_like (rounds, n + 3), optional
         The uniforms themselves (overrides ``seed``).
     engine : {'numba', 'reference'}
-        Compiled kernel (default) or the plain numpy transcription of the spec used to
-        cross-check it (same results to floating-point rounding).
+        Compiled kernel (default) or the plain Python/numpy transcription of the spec used to
+        cross-check it (bit-identical for the rank and improvement rules; to rounding for
+        ``reward='shapley'``, whose reference uses brute force).
 
     Returns
     -------
     RunResult
+
+    Notes
+    -----
+    Candidates are ranked by descending score, ties to the lower group index. Rounds are
+    0-based: epsilon-greedy groups at random in round ``t`` with probability
+    ``max(0.4, 1 - t/T)``, so round 0 is always random. An empty group (interleaved grouping
+    with ``m > ceil(n/2)``) proposes the current model unchanged.
 
     Examples
     --------
@@ -658,34 +666,29 @@ def run_tournament(users, expert, x0, *, n_groups, grouping="random", evaluation
     ----------
     Paper Section IV-B (steps 2-5, Fig. 4); spec "One run" and "Grouping".
     """
-    users, expert, x0, m, (gcode, ecode, rcode) = _validate_run(
-        users, expert, x0, n_groups, grouping, evaluation, rounds, delta, error_prob, weight_power,
-        reward, converge_threshold)
-    n, d = users.shape
-    if draws is None:
-        draws = draw_randomness(n, int(rounds), seed)
-    else:
-        draws = np.ascontiguousarray(draws, dtype=np.float64)
-        if draws.shape != (int(rounds), n + 3):
-            raise ValueError(f"draws must have shape ({rounds}, {n + 3}); got {draws.shape}")
+    opts = dict(rounds=rounds, delta=delta, error_prob=error_prob, weight_power=weight_power, reward=reward,
+                converge_threshold=converge_threshold, seed=seed, draws=draws)
     if engine == "numba":
-        points = np.empty(n)
-        x = np.empty(d)
-        trace = np.empty(int(rounds) + 1)
-        conv, n_upd = _run_kernel(users, expert, x0, draws, m, gcode, ecode, float(delta),
-                                  float(error_prob), float(weight_power), rcode,
-                                  float(converge_threshold), points, x, trace,
-                                  np.empty(n, dtype=np.int64), np.empty((m, d)), np.empty(m),
-                                  np.empty(m), np.empty(m))
-    elif engine == "reference":
-        points, x, trace, conv, n_upd = _reference_run(
-            users, expert, x0, draws, m, grouping, evaluation, float(delta), float(error_prob),
-            float(weight_power), reward, float(converge_threshold))
-    else:
+        return run_settings(users, expert, x0, [(n_groups, grouping, evaluation)], **opts)[0]
+    if engine != "reference":
         raise ValueError(f"engine must be one of numba, reference; got {engine!r}")
+    users, expert, x0, m, _ = _validate_run(users, expert, x0, n_groups, grouping, evaluation, rounds, delta,
+                                            error_prob, weight_power, reward, converge_threshold)
+    points, x, trace, conv, n_upd = _reference_run(
+        users, expert, x0, _get_draws(users.shape[0], rounds, seed, draws), m, grouping, evaluation, float(delta),
+        float(error_prob), float(weight_power), reward, float(converge_threshold))
     return RunResult(final_distance=float(trace[-1]), start_distance=float(trace[0]),
                      converged_round=None if conv < 0 else int(conv), points=points,
                      final_model=x, distance_trace=trace, n_updates=int(n_upd))
+
+
+def _get_draws(n, rounds, seed, draws):
+    if draws is None:
+        return draw_randomness(n, int(rounds), seed)
+    draws = np.ascontiguousarray(draws, dtype=np.float64)
+    if draws.shape != (int(rounds), n + 3):
+        raise ValueError(f"draws must have shape ({rounds}, {n + 3}); got {draws.shape}")
+    return draws
 
 
 def run_settings(users, expert, x0, settings, *, rounds=100, delta=0.1, error_prob=0.05, weight_power=2,
@@ -727,12 +730,7 @@ def run_settings(users, expert, x0, settings, *, rounds=100, delta=0.1, error_pr
             users, expert, x0, m, g, e, rounds, delta, error_prob, weight_power, reward, converge_threshold)
         codes.append((m, gc, ec))
     n, d = users_.shape
-    if draws is None:
-        draws = draw_randomness(n, int(rounds), seed)
-    else:
-        draws = np.ascontiguousarray(draws, dtype=np.float64)
-        if draws.shape != (int(rounds), n + 3):
-            raise ValueError(f"draws must have shape ({rounds}, {n + 3}); got {draws.shape}")
+    draws = _get_draws(n, rounds, seed, draws)
     k = len(codes)
     arr = np.array(codes, dtype=np.int64)
     points, x = np.empty((k, n)), np.empty((k, d))
