@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -93,8 +94,9 @@ def as_preferences(preferences=None) -> Preferences:
     return Preferences(ids, matrix, tuple(f"dim{k}" for k in range(matrix.shape[1])))
 
 
+@lru_cache(maxsize=1)
 def load_preferences() -> Preferences:
-    """Load the bundled MovieLens user x genre mean-rating matrix (610 x 20).
+    """Load the bundled MovieLens user x genre mean-rating matrix (610 x 20), read-only and cached.
 
     Returns
     -------
