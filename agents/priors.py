@@ -213,17 +213,40 @@ class ScipyPrior(Prior):
     def pdf(self, x):
         return self.dist.pdf(x)
 
-    def _u_edges(self, n_panels):
+    def _u_edges(self, n_panels, max_abs_eps=0.0, refine=1.0):
         graded = np.geomspace(self._TAIL, self._GRADED, 13)
         middle = np.linspace(self._GRADED, 1.0 - self._GRADED, n_panels + 1)
-        return np.concatenate([graded[:-1], middle, (1.0 - graded[::-1])[1:]])
+        edges = np.concatenate([graded[:-1], middle, (1.0 - graded[::-1])[1:]])
+        if max_abs_eps <= 0:
+            return edges
+        # split every panel that is wider in theta than 5 / (|eps| refine) -- uniformly in theta -- unless
+        # it carries negligible mass: u-panels are narrow where the density is high but wide in the tails
+        h = 5.0 / (max_abs_eps * refine)
+        theta = self.dist.ppf(edges)
+        out = [edges[:1]]
+        for k in range(edges.size - 1):
+            width = theta[k + 1] - theta[k]
+            # a panel of mass below 1e-9 cannot move a bounded integrand by more than that; the cap keeps
+            # heavy tails (whose theta-width explodes) affordable
+            pieces = int(min(np.ceil(width / h), 16)) if edges[k + 1] - edges[k] > 1e-9 else 1
+            if pieces > 1:
+                t = np.linspace(theta[k], theta[k + 1], pieces + 1)[1:-1]
+                inner = np.clip(self.dist.cdf(t), edges[k], edges[k + 1])
+                out.append(inner)
+            out.append(edges[k + 1:k + 2])
+        return np.unique(np.concatenate(out))
 
     def _edges(self, n_panels):
         return self.dist.ppf(self._u_edges(n_panels)[[0, -1]]) if n_panels == 1 else \
             self.dist.ppf(self._u_edges(n_panels))
 
-    def _rule(self, n_panels):
-        return _cached_u_rule(self, int(n_panels))
+    def rule(self, max_abs_eps: float = 0.0, refine: float = 1):
+        n = max(2, int(np.ceil(self._base_panels() * float(refine))))
+        return _cached_u_rule(self, n, round(float(max_abs_eps), 12), float(refine))
+
+    def n_panels(self, max_abs_eps: float = 0.0, refine: float = 1) -> int:
+        return self._u_edges(max(2, int(np.ceil(self._base_panels() * float(refine)))),
+                             float(max_abs_eps), float(refine)).size - 1
 
     def _span(self):
         # the refinement driver is the typical spread, not the extreme range
@@ -240,8 +263,8 @@ class ScipyPrior(Prior):
 
 
 @lru_cache(maxsize=64)
-def _cached_u_rule(prior: "ScipyPrior", n_panels: int):
-    u, w = composite_gauss_legendre(prior._u_edges(n_panels))
+def _cached_u_rule(prior: "ScipyPrior", n_panels: int, max_abs_eps: float, refine: float):
+    u, w = composite_gauss_legendre(prior._u_edges(n_panels, max_abs_eps, refine))
     nodes = np.asarray(prior.dist.ppf(u), dtype=np.float64)
     weights = w / w.sum()       # the neglected tails carry 2e-14 of mass
     nodes.setflags(write=False)
