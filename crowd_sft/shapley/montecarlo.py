@@ -56,7 +56,8 @@ from crowd_sft.games import MemoGame, PublishedGame, as_game
 
 from ._kernels import _mc_perm_mean_game, _strat_mean_game
 from ._result import Progress, ShapleyResult, check_int, check_positive, seed_sequence
-from .stopping import EstimatorState, MaxEvaluations, NeverStop, StandardErrorBelow, StoppingCriterion
+from .stopping import (EstimatorState, MaxEvaluations, NeverStop, StandardErrorBelow, StoppingCriterion,
+                       hard_evaluation_limit)
 
 __all__ = ["monte_carlo_shapley", "SAMPLERS", "DEFAULT_EVALUATIONS_PER_PLAYER"]
 
@@ -353,7 +354,8 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
         Stop once every player's standard error is ``<= target_se`` (``StandardErrorBelow``).
     max_evaluations : int, optional
         Hard budget of unique coalition evaluations, never exceeded (default ``1000 n``, or
-        ``10_000 n`` with ``target_se``/``stop``).
+        ``10_000 n`` with ``target_se``/``stop``). A ``MaxEvaluations(k)`` that can stop on its own
+        in ``stop`` (joined by ``|``) is enforced as a hard budget too.
     sampler : {"antithetic", "permutation", "stratified"}
     stop : StoppingCriterion, optional
         Any combination of criteria from :mod:`crowd_sft.shapley.stopping`; combined with ``|``
@@ -431,8 +433,12 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
     if target_se is not None:
         se_crit = StandardErrorBelow(check_positive(target_se, "target_se"))
         crit = se_crit if crit is None else (crit | se_crit)
+    implied = hard_evaluation_limit(stop)
     if max_evaluations is None:
-        max_evaluations = DEFAULT_EVALUATIONS_PER_PLAYER * n * (10 if crit is not None else 1)
+        max_evaluations = implied if implied is not None else \
+            DEFAULT_EVALUATIONS_PER_PLAYER * n * (10 if crit is not None else 1)
+    elif implied is not None:
+        max_evaluations = min(int(max_evaluations), implied)
     max_evaluations = check_int(max_evaluations, "max_evaluations", 1)
     max_calls = check_int(4 * max_evaluations if max_calls is None else max_calls, "max_calls", 1)
     budget = MaxEvaluations(max_evaluations)

@@ -19,7 +19,7 @@ import numpy as np
 from ._result import check_int, check_positive
 
 __all__ = ["EstimatorState", "StoppingCriterion", "MaxEvaluations", "MaxSamples", "MaxTime",
-           "StandardErrorBelow", "RankStable", "NeverStop"]
+           "StandardErrorBelow", "RankStable", "NeverStop", "hard_evaluation_limit"]
 
 
 @dataclass
@@ -251,3 +251,16 @@ class RankStable(StoppingCriterion):
 
     def __repr__(self):
         return f"RankStable(threshold={self.threshold}, patience={self.patience})"
+
+
+def hard_evaluation_limit(crit: StoppingCriterion | None) -> int | None:
+    """Smallest ``MaxEvaluations(n)`` that stops on its own (reachable from the root through ``|``
+    only); the estimators then enforce it as a hard budget, never exceeded."""
+    if crit is None:
+        return None
+    if isinstance(crit, MaxEvaluations):
+        return crit.n
+    if isinstance(crit, _Or):
+        limits = [x for x in (hard_evaluation_limit(crit.a), hard_evaluation_limit(crit.b)) if x is not None]
+        return min(limits) if limits else None
+    return None

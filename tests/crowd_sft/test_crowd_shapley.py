@@ -265,6 +265,16 @@ def test_stopping_combinators():
         a | 3
 
 
+def test_max_evaluations_in_stop_is_a_hard_budget():
+    g = random_published(40, "l2", seed=9)
+    for sampler in ("antithetic", "stratified"):
+        r = monte_carlo_shapley(g, seed=2, sampler=sampler, stop=MaxEvaluations(3000) | StandardErrorBelow(1e-9))
+        assert r.evaluations <= 3000 and not r.converged
+    # under & it is not a budget on its own: the default hard budget applies
+    r = monte_carlo_shapley(g, seed=2, stop=MaxEvaluations(3000) & StandardErrorBelow(1e-9), max_evaluations=9000)
+    assert 3000 < r.evaluations <= 9000
+
+
 def test_rank_stability_stop():
     g = random_published(12, "dot", seed=8)
     r = monte_carlo_shapley(g, seed=1, stop=RankStable(threshold=0.99, patience=3), max_evaluations=10**6,
@@ -276,7 +286,7 @@ def test_parallel_process_pool_identical_to_serial():
     g = random_published(25, "l2", seed=6)
     kw = dict(seed=3, max_evaluations=20_000, chunk_size=16, chunks_per_round=4)
     serial = monte_carlo_shapley(g, **kw)
-    pooled = monte_carlo_shapley(g, n_jobs=2, mp_context="fork", **kw)
+    pooled = monte_carlo_shapley(g, n_jobs=2, **kw)  # default: spawn-started process pool
     assert pooled.info["runner"] == "process"
     np.testing.assert_array_equal(serial.values, pooled.values)
     assert serial.evaluations == pooled.evaluations
