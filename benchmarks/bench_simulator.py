@@ -33,7 +33,10 @@ from agents import ReportSampler, pair_index
 from agents.bradley_terry import _draw_reports
 from mechanisms import APA, PPA
 from mechanisms import reference as ref
-from mechanisms.kernels import COHERENCE_3CYCLE, _apa, _ppa
+
+from mechanisms.kernels import COHERENCE_3CYCLE, _pair_table, _ppa
+
+APA_TAB = np.array([0.0, 0.0, 0.0, 1.0])   # APA as a pair table: pay agreement on coherent pairs
 
 
 def numpy_simulation(eps, n_items, n_trials, seed):
@@ -147,7 +150,7 @@ def profile(n_trials, eps, n_items, repeats, seed=0):
         ("ReportSampler.draw (all of the above)", lambda: ReportSampler(eps, n_items, seed=seed).draw(n_trials)),
         ("payments(): input check (r==1)|(r==-1)", lambda: np.all((R == 1) | (R == -1))),
         ("PPA kernel _ppa", lambda: _ppa(R, 1.0, out)),
-        ("APA kernel _apa (3cycle)", lambda: _apa(R, 1.0, pa, pb, n_items, COHERENCE_3CYCLE, out)),
+        ("APA kernel (3cycle)", lambda: _pair_table(R, APA_TAB, pa, pb, n_items, COHERENCE_3CYCLE, out)),
     ]
     print("profile of the numba path (ns per agent-pair report):")
     for name, t in interleaved_best(parts, repeats).items():

@@ -10,7 +10,7 @@ from agents._validation import check_choice, check_real
 
 from .base import Mechanism
 from .exact import apa3_coherent_agreement, apa3_table, scc_coherent_agreement
-from .kernels import COHERENCE_3CYCLE, COHERENCE_SCC, _apa, _coherence
+from .kernels import COHERENCE_3CYCLE, COHERENCE_SCC, _coherence, _pair_table
 
 COHERENCE_RULES = ("3cycle", "scc")
 
@@ -76,7 +76,7 @@ class APA(Mechanism):
 
     def _kernel_payments(self, reports, m, out):
         pa, pb = pair_index(m)
-        _apa(reports, self.z, pa, pb, m, self._rule_code, out)
+        _pair_table(reports, np.array([0.0, 0.0, 0.0, self.z]), pa, pb, m, self._rule_code, out)
 
     def _exact_payment(self, eps_i, eps_peers, n_items, prior, refine):
         mx = np.max(np.abs(np.concatenate([[eps_i], eps_peers])))

@@ -10,7 +10,7 @@ from agents._validation import check_real
 
 from .base import Mechanism
 from .exact import bsst_A_table, bsst_term_expectations
-from .kernels import _bsst
+from .kernels import _triple_table
 
 
 class BSST(Mechanism):
@@ -56,7 +56,8 @@ class BSST(Mechanism):
 
     def _kernel_payments(self, reports, m, out):
         pa, pb = pair_index(m)
-        _bsst(reports, self.z, self.y, pa, pb, pair_lookup(m), m, out)
+        g = np.array([0.0, self.y, self.y, self.z])
+        _triple_table(reports, g, pa, pb, pair_lookup(m), m, out)
 
     def _exact_payment(self, eps_i, eps_peers, n_items, prior, refine):
         x, w = prior.rule(np.max(np.abs(np.concatenate([[eps_i], eps_peers]))), refine)

@@ -97,29 +97,6 @@ def _coherence(reports, pa, pb, m, rule, out):
 
 
 @njit(cache=True)
-def _apa(reports, z, pa, pb, m, rule, out):
-    T, N, P = reports.shape
-    beats = np.zeros((m, m), dtype=np.int8)
-    reach = np.zeros((m, m), dtype=np.int8)
-    coh = np.zeros((N, P), dtype=np.int8)
-    for t in range(T):
-        for x in range(N):
-            out[t, x] = 0.0
-            _fill_beats(reports, t, x, pa, pb, beats)
-            _coherent_pairs(beats, pa, pb, rule, reach, coh[x])
-        for p in range(P):
-            plus = 0
-            for x in range(N):
-                if reports[t, x, p] > 0:
-                    plus += 1
-            agree_plus = z * (plus - 1)
-            agree_minus = z * (N - plus - 1)
-            for x in range(N):
-                if coh[x, p] == 1:
-                    out[t, x] += agree_plus if reports[t, x, p] > 0 else agree_minus
-
-
-@njit(cache=True)
 def _oriented(reports, t, x, lookup, u, v):
     # R_x(u, v) from the canonical storage (spec: R(b, a) := -R(a, b))
     k = lookup[u, v]
@@ -129,12 +106,14 @@ def _oriented(reports, t, x, lookup, u, v):
 
 
 @njit(cache=True)
-def _bsst(reports, z, y, pa, pb, lookup, m, out):
-    """Eq. (7): for each canonical pair (a, a'), third item a'', ordered peers j != k (both != i):
-    v(R_i(a,a'), R_j(a'',a'), R_k(a'',a)) with v = y (B + Q) + (z - 2y) B Q."""
+def _triple_table(reports, g, pa, pb, lookup, m, out):
+    """Triple statistics of eq. (7), paid by a table: for each canonical pair (a, a'), third item a''
+    and ordered peers j != k (both != i), pay ``g[2 B + Q]`` with ``B = 1[R_j(a'',a') = R_i(a,a')]`` (bonus)
+    and ``Q = 1[R_k(a'',a) = -R_i(a,a')]`` (penalty).  BSST is ``g = (0, y, y, z)``."""
     T, N, P = reports.shape
     sj = np.zeros(N, dtype=np.int8)
     sk = np.zeros(N, dtype=np.int8)
+    n1 = N - 1
     for t in range(T):
         for x in range(N):
             out[t, x] = 0.0
@@ -177,4 +156,32 @@ def _bsst(reports, z, y, pa, pb, lookup, m, out):
                     sb = cnt_b - own_b
                     sq = cnt_q - own_q
                     sbq = cnt_bq - own_b * own_q
-                    out[t, i] += y * (N - 2) * (sb + sq) + (z - 2.0 * y) * (sb * sq - sbq)
+                    n11 = sb * sq - sbq
+                    n10 = sb * (n1 - sq) - (sb - sbq)
+                    n01 = (n1 - sb) * sq - (sq - sbq)
+                    n00 = (n1 - sb) * (n1 - sq) - (n1 - sb - sq + sbq)
+                    out[t, i] += g[0] * n00 + g[1] * n01 + g[2] * n10 + g[3] * n11
+
+
+@njit(cache=True)
+def _pair_table(reports, tab, pa, pb, m, rule, out):
+    """Pair statistics: for each canonical pair and peer j, pay ``tab[2 A + C]`` with ``A`` = agreement of
+    i and j on the pair and ``C`` = i's coherence of the pair.  PPA is ``(0, 0, z, z)``, APA ``(0, 0, 0, z)``."""
+    T, N, P = reports.shape
+    beats = np.zeros((m, m), dtype=np.int8)
+    reach = np.zeros((m, m), dtype=np.int8)
+    coh = np.zeros((N, P), dtype=np.int8)
+    for t in range(T):
+        for x in range(N):
+            out[t, x] = 0.0
+            _fill_beats(reports, t, x, pa, pb, beats)
+            _coherent_pairs(beats, pa, pb, rule, reach, coh[x])
+        for p in range(P):
+            plus = 0
+            for x in range(N):
+                if reports[t, x, p] > 0:
+                    plus += 1
+            for x in range(N):
+                agree = plus - 1 if reports[t, x, p] > 0 else N - plus - 1
+                c = coh[x, p]
+                out[t, x] += tab[2 + c] * agree + tab[c] * (N - 1 - agree)
