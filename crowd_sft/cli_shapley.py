@@ -43,7 +43,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--target-se", type=float, default=None, help="mc: stop when every standard error <= S")
     p.add_argument("--max-evaluations", type=int, default=None, help="mc: hard budget of unique evaluations; "
                    "kernel: n_samples (default 10000)")
-    p.add_argument("--sampler", choices=SAMPLERS, default="antithetic", help="mc sampler (antithetic)")
+    p.add_argument("--sampler", choices=SAMPLERS, default=None,
+                   help="mc sampler (antithetic with --method mc, stratified when --method auto picks mc)")
     p.add_argument("--kernel-variant", choices=KERNEL_VARIANTS, default="published",
                    help="kernel: 'published' = the paper's KernelSHAP, 'paired' = unbiased with standard errors")
     p.add_argument("--jobs", type=int, default=1, help="mc worker processes (1)")
@@ -74,13 +75,16 @@ def main_shapley(args) -> int:
                                                   evaluation=args.evaluation, rounds=args.rounds)
     method = args.method
     kw: dict = {}
+    if args.target_se is not None and not args.target_se > 0:
+        raise ValueError(f"--target-se must be a positive number, got {args.target_se}")
     if method == "auto":
         from .shapley import _auto_method
 
         method = _auto_method(game)
     if method == "mc":
+        sampler = args.sampler or ("stratified" if args.method == "auto" else "antithetic")
         kw = dict(seed=args.seed, target_se=args.target_se, max_evaluations=args.max_evaluations,
-                  sampler=args.sampler, n_jobs=args.jobs)
+                  sampler=sampler, n_jobs=args.jobs)
     elif method == "kernel":
         kw = dict(seed=args.seed, variant=args.kernel_variant, n_samples=args.max_evaluations or 10_000)
     elif args.target_se is not None or args.max_evaluations is not None:

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from crowd_sft.games import Game, MemoGame, PublishedGame, TableGame, as_game
+from crowd_sft.games import MemoGame, PublishedGame, TableGame, as_game
 
 from ._kernels import _gray_exact_mean_game, _gray_exact_table, shapley_weights
 from ._result import Progress, ShapleyResult

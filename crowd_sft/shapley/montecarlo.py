@@ -56,7 +56,7 @@ from crowd_sft.games import MemoGame, PublishedGame, as_game
 
 from ._kernels import _mc_perm_mean_game, _strat_mean_game
 from ._result import Progress, ShapleyResult, check_int, check_positive, seed_sequence
-from .stopping import (EstimatorState, MaxEvaluations, NeverStop, StandardErrorBelow, StoppingCriterion,
+from .stopping import (EstimatorState, MaxEvaluations, StandardErrorBelow, StoppingCriterion,
                        hard_evaluation_limit)
 
 __all__ = ["monte_carlo_shapley", "SAMPLERS", "DEFAULT_EVALUATIONS_PER_PLAYER"]
