@@ -416,3 +416,69 @@ def test_triangle_rules_need_three_items(name):
         make_mechanism(name).payments(np.ones((1, 3, 1), dtype=np.int8))
     # PPA works on a single pair
     np.testing.assert_array_equal(PPA().payments(np.ones((1, 3, 1), dtype=np.int8)), [[2.0, 2.0, 2.0]])
+
+
+# --------------------------------------------------------------------------------------------
+# generic table kernels (the statistics PPA/APA/BSST are built from) with arbitrary tables
+# --------------------------------------------------------------------------------------------
+
+def literal_pair_table(reports, tab, rule):
+    out = np.zeros(reports.shape[:2])
+    for t in range(reports.shape[0]):
+        lit = Lit(reports[t])
+        coh = lit.coherent_3cycle if rule == "3cycle" else lit.coherent_scc
+        for i in range(lit.N):
+            for (a, b) in lit.canonical_pairs():
+                c = int(coh(i, a, b))
+                for j in range(lit.N):
+                    if j != i:
+                        out[t, i] += tab[2 * int(lit.R(i, a, b) == lit.R(j, a, b)) + c]
+    return out
+
+
+def literal_triple_table(reports, g):
+    """Canonical pairs (a < a'), third items a'', ordered peers j != k (both != i): g[2 B + Q]."""
+    out = np.zeros(reports.shape[:2])
+    for t in range(reports.shape[0]):
+        lit = Lit(reports[t])
+        for i in range(lit.N):
+            for (a, a1) in lit.canonical_pairs():
+                si = lit.R(i, a, a1)
+                for a2 in range(lit.m):
+                    if a2 in (a, a1):
+                        continue
+                    for j in range(lit.N):
+                        for k in range(lit.N):
+                            if j == i or k == i or j == k:
+                                continue
+                            B = int(lit.R(j, a2, a1) == si)
+                            Q = int(lit.R(k, a2, a) == -si)
+                            out[t, i] += g[2 * B + Q]
+    return out
+
+
+_TABLE = st.lists(st.sampled_from([0.0, 0.25, 0.5, 1.0, 2.0, -1.0, 3.5]), min_size=4, max_size=4)
+
+
+@settings(max_examples=40)
+@given(reports=report_arrays(max_agents=5, max_trials=3), tab=_TABLE, rule=st.sampled_from(["3cycle", "scc"]))
+def test_pair_table_kernel_with_any_table(reports, tab, rule):
+    from mechanisms.kernels import COHERENCE_3CYCLE, COHERENCE_SCC, _pair_table
+    m = n_items_of(reports)
+    pa, pb = pair_index(m)
+    out = np.empty(reports.shape[:2])
+    _pair_table(np.ascontiguousarray(reports), np.array(tab), pa, pb, m,
+                COHERENCE_3CYCLE if rule == "3cycle" else COHERENCE_SCC, out)
+    np.testing.assert_array_equal(out, literal_pair_table(reports, tab, rule))   # dyadic values: exact
+
+
+@settings(max_examples=30)
+@given(reports=report_arrays(max_agents=5, max_trials=2), g=_TABLE)
+def test_triple_table_kernel_with_any_table(reports, g):
+    from agents import pair_lookup
+    from mechanisms.kernels import _triple_table
+    m = n_items_of(reports)
+    pa, pb = pair_index(m)
+    out = np.empty(reports.shape[:2])
+    _triple_table(np.ascontiguousarray(reports), np.array(g), pa, pb, pair_lookup(m), m, out)
+    np.testing.assert_array_equal(out, literal_triple_table(reports, g))
