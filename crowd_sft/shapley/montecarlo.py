@@ -117,9 +117,9 @@ def _dof(stats: _Stats, sampler: str, wbin=None) -> np.ndarray:
         return np.where(den > 0, a.sum(axis=1) ** 2 / np.where(den > 0, den, 1.0), 1e6)
 
 
-def _bins(n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Split the random coalition sizes 1..n-2 into k contiguous bins: (lo, hi) inclusive."""
-    parts = np.array_split(np.arange(1, n - 1), k)
+def _bins(lo_size: int, hi_size: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split the random coalition sizes lo_size..hi_size into k contiguous bins: (lo, hi) inclusive."""
+    parts = np.array_split(np.arange(lo_size, hi_size + 1), k)
     return (np.array([q[0] for q in parts], dtype=np.int64), np.array([q[-1] for q in parts], dtype=np.int64))
 
 
@@ -178,6 +178,31 @@ def _extreme_const(v: np.ndarray, n: int) -> np.ndarray:
     if n == 1:
         return vi - v0
     return ((vi - v0) + (vn - vmi)) / n
+
+
+def _pair_masks(n: int):
+    """Rows: all pairs {a, b} (a < b), then their complements N - {a, b}."""
+    a, b = np.triu_indices(n, 1)
+    m = np.zeros((a.size, n), dtype=bool)
+    m[np.arange(a.size), a] = True
+    m[np.arange(a.size), b] = True
+    return a, b, np.vstack([m, ~m])
+
+
+def _pair_const(v: np.ndarray, ext_v: np.ndarray, n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Exact share of the size strata s = 1 and s = n-2 (each has n-1 coalitions per player):
+    ``(mean_b [v({a,b}) - v({b})] + mean_b [v(N-b) - v(N-{a,b})]) / n``."""
+    p = a.size
+    v1, vmi = ext_v[1:n + 1], ext_v[n + 1:2 * n + 1]
+    pair = np.zeros((n, n))
+    pair[a, b] = v[:p]
+    pair[b, a] = v[:p]
+    comp = np.zeros((n, n))
+    comp[a, b] = v[p:]
+    comp[b, a] = v[p:]
+    mu1 = (pair.sum(axis=1) - (v1.sum() - v1)) / (n - 1)
+    mu2 = ((vmi.sum() - vmi) - comp.sum(axis=1)) / (n - 1)
+    return (mu1 + mu2) / n
 
 
 def _chunk_fast(game: PublishedGame, sampler: str, ss, size: int, first: bool, ext_const) -> _Stats:
@@ -340,7 +365,7 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
                         scheduler=None, executor=None, chunk_size: int | None = None, chunks_per_round: int = 4,
                         fast: bool = True, mp_context: str = "spawn", progress: bool | None = None,
                         max_calls: int | None = None, exact_extremes: bool = True, strata: int | None = None,
-                        pilot: int = 4, exact_when_complete: bool = True,
+                        pilot: int = 4, exact_small_strata: bool | None = None, exact_when_complete: bool = True,
                         n_players: int | None = None) -> ShapleyResult:
     """Monte Carlo Shapley values with per-player standard errors.
 
@@ -388,6 +413,10 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
         Stratified sampler: draws per (player, bin) in the first round (>= 2). Later rounds
         allocate draws to bins by Neyman allocation ``~ w_b sigma_b`` with ``sigma_b`` pooled
         over players.
+    exact_small_strata : bool, optional
+        Stratified sampler: enumerate the size strata ``s = 1`` and ``s = n-2`` exactly (each has
+        only ``n-1`` coalitions per player, ``n(n-1)`` evaluations in all, where random draws would
+        mostly repeat coalitions). Default: when that costs at most a tenth of the budget.
     exact_when_complete : bool
         Once all ``2^n`` coalitions have been evaluated (small ``n``; serial runs or the published
         game), return the exact values computed from them (``stderr`` 0) instead of sampling on.
@@ -446,18 +475,27 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
     crit.reset()
     strat = sampler == "stratified"
     extremes = bool(exact_extremes) or strat
+    pairs_exact = False
     if strat:
-        n_rand = max(n - 2, 0)
         pilot = check_int(pilot, "pilot", 2)
+        pair_cost = n * (n - 1)
+        if exact_small_strata is None:
+            pairs_exact = n >= 4 and 10 * pair_cost <= max_evaluations
+        else:
+            pairs_exact = bool(exact_small_strata) and n >= 4
+        lo_size, hi_size = (2, n - 3) if pairs_exact else (1, n - 2)
+        n_rand = max(hi_size - lo_size + 1, 0)
+        head_cost = 2 * n + 2 + (pair_cost if pairs_exact else 0)
         if strata is None:
-            k_bins = min(n_rand, max(1, (max_evaluations - (2 * n + 2)) // (8 * n * pilot)))
+            k_bins = min(n_rand, max(1, (max_evaluations - head_cost) // (8 * n * pilot)))
         else:
             k_bins = min(check_int(strata, "strata", 1), max(n_rand, 1))
         if n_rand == 0:
             k_bins = 0
-        bin_lo, bin_hi = _bins(n, k_bins) if k_bins else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        bin_lo, bin_hi = (_bins(lo_size, hi_size, k_bins) if k_bins
+                          else (np.zeros(0, np.int64), np.zeros(0, np.int64)))
         wbin = (bin_hi - bin_lo + 1) / n
-        need = 2 * n + 2 + 2 * n * k_bins * pilot
+        need = head_cost + 2 * n * k_bins * pilot
     else:
         need = _worst_new(sampler, n, 1, True, extremes)
     if max_evaluations < need:
@@ -492,6 +530,17 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
         else:
             ext_v, ext_evals = _memo_for(token, g).values_counted(_extreme_masks(n))
         ext_const = _extreme_const(ext_v, n)
+        if pairs_exact:
+            pa, pb, pmasks = _pair_masks(n)
+            if use_fast:
+                pv = inner.values(pmasks)
+                z = _zobrist(n)
+                zp = z[pa] ^ z[pb]
+                seen.update(np.concatenate([zp, np.bitwise_xor.reduce(z) ^ zp]).tolist())
+            else:
+                pv, k_new = _memo_for(token, g).values_counted(pmasks)
+                ext_evals += k_new
+            ext_const = ext_const + _pair_const(pv, ext_v, n, pa, pb)
     rounds = 0
     chunk_index = 0
     stop_reason = ""
@@ -501,7 +550,7 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
     try:
         while True:
             if strat and k_bins == 0:
-                stop_reason, converged = "exact (n <= 2: every size stratum is a single coalition)", True
+                stop_reason, converged = "exact (every size stratum enumerated)", True
                 break
             first = stats is None
             remaining = max_evaluations - evaluations
@@ -622,6 +671,6 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
             "chunks": chunk_index, "rounds": rounds, "seed_entropy": root.entropy, "runner": runner.kind,
             "max_evaluations": max_evaluations, "exact_extremes": extremes}
     if strat:
-        info.update(strata=int(k_bins), pilot=int(pilot))
+        info.update(strata=int(k_bins), pilot=int(pilot), exact_small_strata=pairs_exact)
     return ShapleyResult(values, stderr, int(evaluations), time.perf_counter() - t0, "mc", n_samples=int(n_samples),
                          calls=int(calls), converged=converged, stop_reason=stop_reason, info=info, dof=dof)

@@ -249,6 +249,23 @@ def test_stratified_fast_and_generic_paths_agree_with_exact(fast):
     assert np.all(z < 4.5)
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_stratified_exact_small_strata(fast):
+    """Sizes 1 and n-2 enumerated exactly: n = 4 is then exact, larger n agrees within error."""
+    g = random_published(4, "l2", seed=4)
+    r = monte_carlo_shapley(g, seed=0, sampler="stratified", exact_small_strata=True, fast=fast,
+                            exact_when_complete=False)
+    np.testing.assert_allclose(r.values, exact_shapley(g).values, atol=1e-12)
+    assert np.all(r.stderr == 0) and r.converged
+    g = random_published(11, "dot", seed=11)
+    exact = exact_shapley(g).values
+    for flag in (True, False):
+        r = monte_carlo_shapley(g, seed=1, sampler="stratified", exact_small_strata=flag, fast=fast,
+                                max_evaluations=3000, exact_when_complete=False)
+        assert r.info["exact_small_strata"] is flag and r.evaluations <= 3000
+        assert np.all(np.abs(r.values - exact) < 4.5 * r.stderr + 1e-12)
+
+
 def test_stopping_combinators():
     def state(ev=10, se=1.0, n=5):
         return EstimatorState(np.arange(3.0), np.full(3, se), ev, n, 1.0, 1, 100)
