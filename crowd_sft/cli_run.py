@@ -112,7 +112,8 @@ def _cmd_beyond(args) -> int:
     res = run_beyond(args.out, users=args.users, groups=args.groups, runs=args.runs, seed=args.seed,
                      n_jobs=args.jobs, scheduler=args.scheduler, dask_local=args.dask_local, rounds=args.rounds,
                      delta=args.delta, weight_power=args.weight_power, shapley=args.shapley,
-                     mc_evaluations=args.mc_evaluations, paired=not args.unpaired)
+                     mc_evaluations=args.mc_evaluations, paired=not args.unpaired,
+                     error_prob=args.error_prob, reward=args.reward)  # base of the other factors' sweeps
     print(f"{'factor':>18} {'level':>12} {'pair':>20} {'pearson':>8} {'final':>7}")
     for r in res.rows:
         print(f"{r['factor']:>18} {str(r['level']):>12} {r['grouping'] + '/' + r['evaluation']:>20} "
