@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import math
 import sys
 
@@ -82,6 +83,37 @@ def _cmd_threshold(args):
     return 0
 
 
+def _cmd_design(args):
+    from .design import budget_curve, design_rule
+    if args.target_effort is None:
+        raise ValueError("target_effort is required (--target-effort W with 0 < W < w_max)")
+    costs = [parse_cost(c) for c in args.cost.split(",")]
+    res = design_rule(args.target_effort, costs if len(costs) > 1 else costs[0], n_agents=args.agents,
+                      n_items=args.items, prior=args.prior, w_max=args.w_max, family=args.family,
+                      budget=args.budget, uei_margin=None if args.no_uei else args.uei_margin)
+    out = res.to_dict()
+    if args.figure:
+        targets = [args.w_max * f for f in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)]
+        out["budget_curve"] = budget_curve(targets, costs[0], n_agents=args.agents, n_items=args.items,
+                                           prior=args.prior, w_max=args.w_max, out_png=args.figure)
+    if not res.feasible:
+        text = f"infeasible: {res.status}; " + "; ".join(res.notes)
+    else:
+        lines = [f"designed rule for w* = {res.target_effort:g}: expected payment {res.expected_payment:.6g}",
+                 "  pair table:   " + ", ".join(f"{k}={v:.4g}" for k, v in res.table["pair"].items()),
+                 "  triple table: " + ", ".join(f"{k}={v:.4g}" for k, v in res.table["triple"].items())]
+        v = res.verification
+        if "regret" in v:
+            lines.append(f"  verification: regret {v['regret']:.2e}, UEI {v['UEI']}, omega-BNIC "
+                         f"{v['omega_BNIC']}, EC {v['EC']}")
+        lines.append("  baselines (budget to reach w*): " + ", ".join(
+            f"{k}={b['expected_payment']:.4g}" if b.get("reaches_target") else f"{k}=unreachable"
+            for k, b in res.baselines.items()))
+        text = "\n".join(lines)
+    _print(args, out, text)
+    return 0
+
+
 def _cmd_report(args):
     from .report import run_report
     run_report(args.out, agents=args.agents, items=args.items, prior=args.prior, w_max=args.w_max,
@@ -109,6 +141,14 @@ def build_parser():
     p = game_parser("threshold", "threshold on z/k for a cost family")
     p.add_argument("--property", required=True, help="UEI or omega_BNIC")
     p.set_defaults(func=_cmd_threshold)
+    p = game_parser("design", "cheapest payment table implementing a target effort (cvxpy LP)")
+    p.add_argument("--target-effort", type=float, default=None, help="target effort w*, 0 < w* < w_max")
+    p.add_argument("--budget", type=float, default=None, help="cap on the expected payment at the target")
+    p.add_argument("--family", default="full", help="full, pair, triple, ppa or apa (default full)")
+    p.add_argument("--uei-margin", type=float, default=1e-3, help="UEI margin eps (default 1e-3)")
+    p.add_argument("--no-uei", action="store_true", help="drop the UEI constraint")
+    p.add_argument("--figure", default=None, help="also write the budget-vs-target figure to this PNG")
+    p.set_defaults(func=_cmd_design)
     p = sub.add_parser("report", help="the main job: property table, thresholds, figures")
     p.add_argument("--out", default="report", help="output directory (default ./report)")
     p.add_argument("--agents", type=int, default=4)
@@ -127,6 +167,9 @@ def main(argv=None) -> int:
     except ValueError as exc:
         sys.stderr.write(f"python -m equilibria {args.command}: error: {exc}\n")
         return 2
+    except BrokenPipeError:  # e.g. piped into `head`: not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

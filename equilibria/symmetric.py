@@ -138,13 +138,20 @@ def symmetric_equilibria(game: Game, *, tol: float = 1e-7, n_own: int = 121, n_p
         d = 1e-5 * game.w_max
         u = game.utility_curve([wp - d, wp + d], peers_of(wp))
         return (u[1] - u[0]) / (2 * d)
+    exact_foc = {}
+
+    def foc_at(k):
+        if k not in exact_foc:
+            exact_foc[k] = foc_exact(peer[k])
+        return exact_foc[k]
     for q in range(1, peer.size - 2):
         a, b = foc[q], foc[q + 1]
         if np.isfinite(a) and np.isfinite(b) and a * b <= 0 and (br[q] > 0 or br[q + 1] > 0):
-            try:
-                cands.add(float(brentq(foc_exact, peer[q], peer[q + 1], xtol=1e-10 * game.w_max)))
-            except ValueError:
-                pass
+            # the table is the cheap rule: bracket again on exact signs, one grid step either side
+            ks = [k for k in range(q - 1, q + 3) if 1 <= k <= peer.size - 2]
+            for k0, k1 in zip(ks[:-1], ks[1:]):
+                if foc_at(k0) * foc_at(k1) <= 0:
+                    cands.add(float(brentq(foc_exact, peer[k0], peer[k1], xtol=1e-10 * game.w_max)))
     if br[-1] >= game.w_max - h:
         cands.add(float(game.w_max))
     eqs = []

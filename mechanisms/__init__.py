@@ -15,15 +15,17 @@ Manyika, Wooldridge, Gan (2025). Mechanism Design for Alignment via Human Feedba
 """
 from .apa import APA, COHERENCE_RULES
 from .base import METHODS, Mechanism, PaymentResult
+from .baselines import CA, DG13
 from .bsst import BSST
 from .ppa import PPA
 from .principal import principal_utility
+from .statistics import StatisticRule, statistic_features
 
-MECHANISMS = {"ppa": PPA, "bsst": BSST, "apa": APA}
+MECHANISMS = {"ppa": PPA, "bsst": BSST, "apa": APA, "dg13": DG13, "ca": CA}
 
 
 def make_mechanism(name: str, z: float = 1.0, y: float = 0.5, coherence: str = "3cycle") -> Mechanism:
-    """Build a mechanism by name (``ppa``, ``bsst``, ``apa``) with its parameters."""
+    """Build a mechanism by name (``ppa``, ``bsst``, ``apa``, ``dg13``, ``ca``) with its parameters."""
     key = str(name).strip().lower()
     if key == "ppa":
         return PPA(z)
@@ -31,8 +33,10 @@ def make_mechanism(name: str, z: float = 1.0, y: float = 0.5, coherence: str = "
         return BSST(z, y)
     if key == "apa":
         return APA(z, coherence)
-    raise ValueError(f"mechanism must be one of {{ppa, bsst, apa}}, got {name!r}")
+    if key in ("dg13", "ca"):
+        return MECHANISMS[key](z)
+    raise ValueError(f"mechanism must be one of {{ppa, bsst, apa, dg13, ca}}, got {name!r}")
 
 
-__all__ = ["APA", "BSST", "PPA", "Mechanism", "PaymentResult", "METHODS", "COHERENCE_RULES", "MECHANISMS",
-           "make_mechanism", "principal_utility"]
+__all__ = ["APA", "BSST", "PPA", "CA", "DG13", "StatisticRule", "statistic_features", "Mechanism",
+           "PaymentResult", "METHODS", "COHERENCE_RULES", "MECHANISMS", "make_mechanism", "principal_utility"]

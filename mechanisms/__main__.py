@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from agents import Strategy
@@ -76,6 +77,9 @@ def main(argv=None) -> int:
     except ValueError as exc:
         sys.stderr.write(f"python -m mechanisms {args.command}: error: {exc}\n")
         return 2
+    except BrokenPipeError:  # e.g. piped into `head`: not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

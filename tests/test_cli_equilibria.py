@@ -33,3 +33,17 @@ def test_bad_input_exits_2_with_one_line(bad):
     r = run(["check", "--mechanism", "ppa", *bad])
     assert r.returncode == 2
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_design_json_and_infeasible():
+    r = run(["design", "--target-effort", "2", "--cost", "quadratic:0.1", "--agents", "3", "--items", "3",
+             "--json"])
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["feasible"] and d["expected_payment"] > 0
+    assert {"pair", "triple"} <= d["table"].keys() and d["verification"]["regret"] < 1e-6
+    assert {"PPA", "BSST", "APA", "DG13", "CA"} <= d["baselines"].keys()
+    r = run(["design", "--target-effort", "2", "--cost", "quadratic:0.1", "--budget", "0.5", "--json"])
+    assert r.returncode == 0 and json.loads(r.stdout)["feasible"] is False
+    r = run(["design", "--target-effort", "9", "--cost", "quadratic:0.1"])
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1

@@ -160,3 +160,11 @@ def test_omega_bnic_threshold_is_certified_on_both_sides():
     above = check_omega_bnic(game.with_cost(f"quadratic:{1 / th.z_over_k}"))
     below = check_omega_bnic(game.with_cost(f"quadratic:{1 / (0.99 * th.z_over_k)}"))
     assert above.holds is True and below.holds is not True
+
+
+def test_equilibrium_just_below_a_grid_point_is_found():
+    # regression: the fixed point 1.99989 sits just below the bracketing grid point 2.0, where the cheap
+    # table's first-order condition has the wrong sign; exact re-bracketing must still find it
+    eqs = symmetric_equilibria(Game(APA(0.9723015), "quadratic:0.1", 3, 3))
+    honest = [e for e in eqs if e.informed and e.report == HONEST]
+    assert len(honest) == 1 and honest[0].effort == pytest.approx(1.99989, abs=1e-5)
