@@ -18,7 +18,7 @@ HONEST = "honest"
 DISHONEST = "dishonest"
 REPORTS = (HONEST, DISHONEST)
 _ALIASES = {"h": HONEST, "honest": HONEST, "truthful": HONEST,
-            "dishonest": DISHONEST, "not-h": DISHONEST, "not_h": DISHONEST, "~h": DISHONEST,
+            "d": DISHONEST, "dishonest": DISHONEST, "not-h": DISHONEST, "not_h": DISHONEST, "~h": DISHONEST,
             "flip": DISHONEST}
 
 

@@ -108,12 +108,26 @@ def _apa3_base_pair(x, w, a, p, out_pos, out_neg):
             out_neg[i * n + j] = ww * S[j, i] * (1.0 - M[i, j]) ** p
 
 
+_APA3_LOOP_MAX_N = 400   # above this, BLAS's blocked matrix product beats the plain loop
+
+
+def _apa3_base(x, w, a, n_items):
+    """``(out_pos, out_neg)`` of :func:`_apa3_base_pair`; the product ``S diag(w) S`` goes to BLAS for large grids."""
+    n = x.size
+    if n <= _APA3_LOOP_MAX_N:
+        pos = np.empty(n * n)
+        neg = np.empty(n * n)
+        _apa3_base_pair(np.ascontiguousarray(x), np.ascontiguousarray(w), a, n_items - 2, pos, neg)
+        return pos, neg
+    S = _s(a * (x[:, None] - x[None, :]))
+    M = (S * w[None, :]) @ S
+    ww = np.outer(w, w)
+    return (ww * S * (1.0 - M.T) ** (n_items - 2)).ravel(), (ww * S.T * (1.0 - M) ** (n_items - 2)).ravel()
+
+
 def apa3_coherent_agreement(x, w, eps_i, eps_peers, n_items):
     """``Pr(pair coherent for i (3cycle) and R_i = R_j)`` per peer ``j``."""
-    n = x.size
-    pos = np.empty(n * n)
-    neg = np.empty(n * n)
-    _apa3_base_pair(np.ascontiguousarray(x), np.ascontiguousarray(w), abs(float(eps_i)), n_items - 2, pos, neg)
+    pos, neg = _apa3_base(x, w, abs(float(eps_i)), n_items)
     base = pos if eps_i >= 0 else neg
     D = (x[:, None] - x[None, :]).ravel()
     vals, inv, _ = _unique(eps_peers)
@@ -330,10 +344,7 @@ def _apa3_base_stack(prior, E_own, n_items, x, w):
     for k, e in enumerate(E_own):
         a = abs(float(e))
         if a not in done:
-            pos = np.empty(n * n)
-            neg = np.empty(n * n)
-            _apa3_base_pair(xc, wc, a, n_items - 2, pos, neg)
-            done[a] = (pos, neg)
+            done[a] = _apa3_base(xc, wc, a, n_items)
         out[k] = done[a][0] if e >= 0 else done[a][1]
     if cacheable:
         if len(_APA_BASE_CACHE) >= 8:
