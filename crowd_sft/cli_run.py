@@ -90,8 +90,6 @@ def _cmd_run(args) -> int:
 
 def _cmd_reproduce(args) -> int:
     cfg = _config(args, args.users, args.groups, PAIRS)
-    if args.jobs == 0 or args.jobs < -1:
-        raise ValueError(f"--jobs must be -1 (all cores) or >= 1; got {args.jobs}")
     try:
         res = run_sweep(cfg, args.out, n_jobs=args.jobs, scheduler=args.scheduler, dask_local=args.dask_local,
                         figures=not args.no_figures)
@@ -107,8 +105,6 @@ def _cmd_reproduce(args) -> int:
 
 def _cmd_beyond(args) -> int:
     from .beyond import run_beyond
-    if args.jobs == 0 or args.jobs < -1:
-        raise ValueError(f"--jobs must be -1 (all cores) or >= 1; got {args.jobs}")
     res = run_beyond(args.out, users=args.users, groups=args.groups, runs=args.runs, seed=args.seed,
                      n_jobs=args.jobs, scheduler=args.scheduler, dask_local=args.dask_local, rounds=args.rounds,
                      delta=args.delta, weight_power=args.weight_power, shapley=args.shapley,

@@ -381,6 +381,10 @@ def run_sweep(cfg: SweepConfig, out_dir=None, *, n_jobs: int = -1, scheduler=Non
     ----------
     Paper Section IV-C/D, Figs. 6-8, Table I; spec "Shapley values as published" (sweep).
     """
+    if dask_local is not None and (isinstance(dask_local, bool) or int(dask_local) < 1):
+        raise ValueError(f"dask_local must be a number of workers >= 1; got {dask_local}")
+    if n_jobs is not None and (int(n_jobs) == 0 or int(n_jobs) < -1):
+        raise ValueError(f"n_jobs must be -1 (all cores) or >= 1; got {n_jobs}")
     chunks = list(_chunks(cfg))
     results: dict[tuple, list] = {}
     part_dir = None

@@ -202,6 +202,9 @@ def test_cli_run_json(tmp_path):
     (["run", "--users", "5", "--groups", "2", "--error-prob", "1"], "error_prob"),
     (["run", "--users", "5", "--groups", "2", "--eval", "cos"], "--eval"),
     (["reproduce", "--users", "10,x"], "--users"),
+    (["reproduce", "--users", "10", "--jobs", "0"], "n_jobs"),
+    (["reproduce", "--users", "10", "--dask-local", "0"], "dask_local"),
+    (["run", "--users", "5", "--groups", "2", "--runs", "0"], "runs"),
 ])
 def test_cli_bad_input_exits_2_with_one_line(args, needle):
     r = subprocess.run([sys.executable, "-m", "crowd_sft", *args], capture_output=True, text=True, timeout=60)
