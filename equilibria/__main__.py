@@ -5,16 +5,13 @@ prints one line on stderr and exits with status 2.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import math
-import sys
 
 from agents import Strategy, parse_cost
 from agents._validation import check_real
 from mechanisms import make_mechanism
-from mechanisms.__main__ import _Parser, add_game_arguments
+from mechanisms.__main__ import _Parser, add_game_arguments, run_cli
 
 from .best_response import best_response
 from .game import Game
@@ -161,15 +158,7 @@ def build_parser():
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except ValueError as exc:
-        sys.stderr.write(f"python -m equilibria {args.command}: error: {exc}\n")
-        return 2
-    except BrokenPipeError:  # e.g. piped into `head`: not an error of ours
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+    return run_cli(build_parser(), argv)
 
 
 if __name__ == "__main__":

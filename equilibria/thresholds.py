@@ -21,7 +21,6 @@ from agents._validation import check_choice
 from mechanisms import APA
 
 from .game import BRACKET_REFINE, Game, SymmetricGrid
-from .symmetric import symmetric_equilibria
 
 PROPERTIES = ("UEI", "omega_BNIC")
 

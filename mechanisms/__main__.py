@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", default="exact", help="exact (quadrature) or mc (simulation)")
     p.add_argument("--samples", type=int, default=200_000, help="Monte Carlo trials (default 200000)")
     p.add_argument("--seed", type=int, default=0, help="Monte Carlo seed (default 0)")
+    p.set_defaults(func=_payoff)
     return parser
 
 
@@ -70,16 +71,21 @@ def _payoff(args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+def run_cli(parser: argparse.ArgumentParser, argv=None) -> int:
+    """Parse, dispatch to ``args.func``; ``ValueError`` -> one line on stderr and exit status 2."""
+    args = parser.parse_args(argv)
     try:
-        return _payoff(args)
+        return int(args.func(args) or 0)
     except ValueError as exc:
-        sys.stderr.write(f"python -m mechanisms {args.command}: error: {exc}\n")
+        sys.stderr.write(f"{parser.prog} {args.command}: error: {exc}\n")
         return 2
     except BrokenPipeError:  # e.g. piped into `head`: not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+def main(argv=None) -> int:
+    return run_cli(build_parser(), argv)
 
 
 if __name__ == "__main__":
