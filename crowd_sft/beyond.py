@@ -19,6 +19,7 @@ paired by common random numbers).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -88,7 +89,6 @@ def run_beyond(out_dir=None, *, users: int = 50, groups: int = 3, pairs=BEYOND_P
     if out_dir is not None:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        import json
         _write_atomic(out_dir / "beyond.csv", _csv_text(rows))
         _write_atomic(out_dir / "beyond.json", json.dumps(_json_clean(rows), indent=1, allow_nan=False) + "\n")
         beyond_figure(rows, out_dir / "beyond.png")

@@ -47,7 +47,7 @@ import numpy as np
 
 from ._progress import ProgressBar
 from .data import as_preferences
-from .games import compare_points
+from .games import PublishedGame, compare_points
 from .tournament import EVALUATIONS, GROUPINGS, _validate_run, draw_randomness, make_instance, run_settings
 
 __all__ = ["SweepConfig", "RunRecord", "SweepResult", "PAIRS", "run_sweep", "simulate_unit",
@@ -247,7 +247,6 @@ def _instance(cfg, n, run, extra):
 
 def shapley_for(cfg: SweepConfig, users, expert, evaluation, seed) -> np.ndarray:
     """Shapley values of the published game under the config's estimator policy."""
-    from .games import PublishedGame
     from .shapley import shapley_values
 
     game = PublishedGame(users, expert, evaluation)

@@ -22,6 +22,8 @@ for ``i = k-1 .. 1`` swap items ``i`` and ``floor(u_i (i + 1))`` (a uniform perm
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import combinations
+from math import factorial
 
 import numpy as np
 from numba import njit
@@ -550,8 +552,6 @@ def _reference_run(users, expert, x0, draws, m, grouping, evaluation, delta, err
                 if reward == "improvement":
                     vals = gains
                 else:  # brute-force Shapley of the max game over groups
-                    from itertools import combinations
-                    from math import factorial
                     vals = {}
                     for g in range(m):
                         others = [h for h in range(m) if h != g]
