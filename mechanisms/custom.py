@@ -147,7 +147,7 @@ class CustomMechanism(Mechanism):
                              f"got {out.shape}")
         if not np.all(np.isfinite(out)):
             t, i = np.argwhere(~np.isfinite(out))[0]
-            raise ValueError(f"payment_fn of {self.name!r} must return finite payments, got {out[t, i]!r} "
+            raise ValueError(f"payment_fn of {self.name!r} must return finite payments, got {float(out[t, i])!r} "
                              f"at trial {t}, agent {i}")
         return out
 

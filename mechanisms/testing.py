@@ -119,7 +119,7 @@ def assert_limited_liability(mechanism, reports, *, atol: float = 0.0) -> None:
         t, i = bad[0]
         raise AssertionError(
             f"{_label(mechanism)}: limited liability violated in {len(bad)} of {pay.size} payments; first: "
-            f"trial {t}, agent {i} is paid {pay[t, i]!r} < 0 (reports of that trial, agents x pairs: "
+            f"trial {t}, agent {i} is paid {float(pay[t, i])!r} < 0 (reports of that trial, agents x pairs: "
             f"{R[t].tolist()})")
 
 
@@ -138,8 +138,8 @@ def assert_flip_invariant(mechanism, reports, *, rtol: float = 1e-12, atol: floa
         t, i = np.unravel_index(int(np.argmax(diff)), diff.shape)
         raise AssertionError(
             f"{_label(mechanism)}: payments change when every report of every agent is reversed (largest "
-            f"change {diff[t, i]:.6g} > tolerance {tol:.3g}: trial {t}, agent {i} is paid {pay[t, i]!r} "
-            f"for R and {flipped[t, i]!r} for -R; reports {R[t].tolist()})")
+            f"change {diff[t, i]:.6g} > tolerance {tol:.3g}: trial {t}, agent {i} is paid {float(pay[t, i])!r} "
+            f"for R and {float(flipped[t, i])!r} for -R; reports {R[t].tolist()})")
 
 
 def assert_anonymous(mechanism, reports, *, permutations=None, rtol: float = 1e-12, atol: float = 1e-12,
@@ -175,7 +175,7 @@ def assert_anonymous(mechanism, reports, *, permutations=None, rtol: float = 1e-
             t, k = np.unravel_index(int(np.argmax(diff)), diff.shape)
             raise AssertionError(
                 f"{_label(mechanism)}: not anonymous: relabelling agents by {perm.tolist()} changes the "
-                f"payment of (original) agent {perm[k]} in trial {t} from {want[t, k]!r} to {got[t, k]!r} "
+                f"payment of (original) agent {perm[k]} in trial {t} from {float(want[t, k])!r} to {float(got[t, k])!r} "
                 f"(difference {diff[t, k]:.6g} > tolerance {tol:.3g})")
 
 
