@@ -81,13 +81,19 @@ def _cmd_threshold(args):
 
 
 def _cmd_design(args):
-    from .design import budget_curve, design_rule
-    if args.target_effort is None:
-        raise ValueError("target_effort is required (--target-effort W with 0 < W < w_max)")
+    from .design import budget_curve, design_max_faithfulness, design_rule
     costs = [parse_cost(c) for c in args.cost.split(",")]
-    res = design_rule(args.target_effort, costs if len(costs) > 1 else costs[0], n_agents=args.agents,
-                      n_items=args.items, prior=args.prior, w_max=args.w_max, family=args.family,
-                      budget=args.budget, uei_margin=None if args.no_uei else args.uei_margin)
+    common = dict(n_agents=args.agents, n_items=args.items, prior=args.prior, w_max=args.w_max,
+                  family=args.family, uei_margin=None if args.no_uei else args.uei_margin)
+    cost = costs if len(costs) > 1 else costs[0]
+    if args.maximise_faithfulness:
+        if args.budget is None:
+            raise ValueError("budget is required with --maximise-faithfulness (--budget B with B > 0)")
+        res = design_max_faithfulness(args.budget, cost, **common)
+    else:
+        if args.target_effort is None:
+            raise ValueError("target_effort is required (--target-effort W with 0 < W < w_max)")
+        res = design_rule(args.target_effort, cost, budget=args.budget, **common)
     out = res.to_dict()
     if args.figure:
         targets = [args.w_max * f for f in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)]
@@ -96,7 +102,8 @@ def _cmd_design(args):
     if not res.feasible:
         text = f"infeasible: {res.status}; " + "; ".join(res.notes)
     else:
-        lines = [f"designed rule for w* = {res.target_effort:g}: expected payment {res.expected_payment:.6g}",
+        lines = [f"designed rule for w* = {res.target_effort:g}: expected payment {res.expected_payment:.6g}, "
+                 f"principal's accuracy (eq. 3) {res.principal_accuracy:.4f}",
                  "  pair table:   " + ", ".join(f"{k}={v:.4g}" for k, v in res.table["pair"].items()),
                  "  triple table: " + ", ".join(f"{k}={v:.4g}" for k, v in res.table["triple"].items())]
         v = res.verification
@@ -144,6 +151,8 @@ def build_parser():
     p.add_argument("--family", default="full", help="full, pair, triple, ppa or apa (default full)")
     p.add_argument("--uei-margin", type=float, default=1e-3, help="UEI margin eps (default 1e-3)")
     p.add_argument("--no-uei", action="store_true", help="drop the UEI constraint")
+    p.add_argument("--maximise-faithfulness", action="store_true",
+                   help="choose the target: the largest effort (most faithful aggregation) within --budget")
     p.add_argument("--figure", default=None, help="also write the budget-vs-target figure to this PNG")
     p.set_defaults(func=_cmd_design)
     p = sub.add_parser("report", help="the main job: property table, thresholds, figures")

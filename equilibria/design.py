@@ -278,3 +278,44 @@ def budget_curve(targets, cost="quadratic:0.1", *, n_agents=3, n_items=3, prior=
     return rows
 
 
+
+
+def design_max_faithfulness(budget: float, cost="quadratic:0.1", *, n_agents: int = 3, n_items: int = 3,
+                            prior="normal", w_max: float = 5.0, family: str = "full", n_scan: int = 16,
+                            xtol: float = 1e-3, verify: bool = True, baselines: bool = True,
+                            **kw) -> DesignResult:
+    """The rule that maximises the principal's faithfulness (eq. 3) subject to a budget.
+
+    Faithfulness (expected accuracy of pairwise-majority aggregation) increases with the common honest
+    effort, so the optimum implements the largest target ``w*`` whose minimal budget is within
+    ``budget``.  The minimal budget is not monotone in ``w*`` (the UEI margin makes very small targets
+    expensive), so targets are scanned on a grid of ``n_scan`` points and the largest affordable one is
+    refined by bisection towards the next grid point (to ``xtol * w_max``).
+    """
+    budget = check_real("budget", budget, low=0.0, low_open=True)
+    n_scan = check_int("n_scan", n_scan, low=2)
+    prior = as_prior(prior)
+    common = dict(n_agents=n_agents, n_items=n_items, prior=prior, w_max=w_max, family=family, **kw)
+
+    def affordable(t):
+        d = design_rule(t, cost, budget=None, verify=False, baselines=False, **common)
+        return d.feasible and d.expected_payment <= budget
+    grid = np.linspace(0.0, w_max, n_scan + 1)[1:]
+    grid[-1] = w_max * (1 - 1e-6)
+    ok = [affordable(t) for t in grid]
+    if not any(ok):
+        return DesignResult(False, "infeasible", 0.0, notes=[
+            f"no target effort on a {n_scan}-point grid of (0, {w_max:g}) is affordable with budget {budget:g}"])
+    k = max(i for i, good in enumerate(ok) if good)
+    lo = grid[k]
+    hi = grid[k + 1] if k + 1 < grid.size else lo
+    while hi - lo > xtol * w_max:
+        mid = 0.5 * (lo + hi)
+        if affordable(mid):
+            lo = mid
+        else:
+            hi = mid
+    res = design_rule(lo, cost, budget=budget, verify=verify, baselines=baselines, **common)
+    res.notes = [f"largest affordable target effort within budget {budget:g}: w* = {lo:.6g} "
+                 f"(scan of {n_scan} targets, bisection to {xtol * w_max:.3g})"] + res.notes
+    return res
