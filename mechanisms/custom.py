@@ -194,7 +194,12 @@ class CustomMechanism(Mechanism):
         patterns ``r``.  So it is unbiased, smooth in the paid agent's signed effort (the equilibrium
         solvers' Brent refinement needs that), and deterministic given ``seed``.  It is **approximate**:
         the error is of order :meth:`expectation_stderr`, so best responses and equilibria agree with the
-        exact ones only within Monte Carlo error.  Needs ``n_items <= 5``.
+        exact ones only within Monte Carlo error.  Verdicts that hinge on an exact tie are not reliable: e.g.
+        a PPA-like rule pays the same whatever the effort against uninformed peers, and the estimate's noise
+        (below one standard error) can show a tiny gain, so ``equilibria.check_uei`` may say UEI holds;
+        compare margins with :meth:`expectation_stderr` (``mechanisms.testing.assert_uei`` does).  Cost:
+        the rule is called on ``samples * 2^P`` trials per peer profile (cached), and each own effort costs
+        ``O(samples * 2^P)``.  Needs ``n_items <= 5``.
 
         Parameters
         ----------

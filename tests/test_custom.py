@@ -169,3 +169,14 @@ def test_uei_on_mc_expectations_of_a_custom_apa_like_rule():
     v0 = check_uei(Game(APA(), "quadratic:0.1", 3, 3))
     assert v.holds is True and v0.holds is True
     assert v.margin == pytest.approx(v0.margin, abs=4 * mine.expectation_stderr([1.0, 0.0, 0.0], 3) + 0.02)
+
+
+def test_assert_uei_does_not_trust_monte_carlo_noise():
+    from mechanisms.testing import assert_uei
+    noisy = CustomMechanism(agreement, name="my-ppa").with_monte_carlo_expectations(4000, seed=0)
+    v = check_uei(Game(noisy, "quadratic:0.1", 3, 3))
+    se = noisy.expectation_stderr([v.evidence["best_response"]["effort"], 0.0, 0.0], 3)
+    assert 0 < v.margin < 4 * se          # the estimate's noise fakes a tiny gain (the truth: none)
+    assert_uei(noisy, "quadratic:0.1", holds=False)
+    with pytest.raises(AssertionError, match="Monte Carlo expectations: s.e."):
+        assert_uei(noisy, "quadratic:0.1", holds=True)
