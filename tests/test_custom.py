@@ -1,8 +1,12 @@
 """CustomMechanism: user payment functions in the simulator, Monte Carlo, the exact engine (via a statistics
 table) and the equilibrium solver (via common-random-numbers Monte Carlo expectations)."""
+import doctest
+
 import numpy as np
 import pytest
 from numba import njit
+
+import mechanisms.custom
 
 from agents import Strategy, simulate_reports
 from equilibria import Game, best_response, check_uei, symmetric_equilibria
@@ -30,6 +34,11 @@ def agreement_numba(reports):
                             s += 1.0
             out[t, i] = s
     return out
+
+
+def test_docstring_examples_run():
+    res = doctest.testmod(mechanisms.custom, verbose=False)
+    assert res.attempted >= 10 and res.failed == 0
 
 
 @pytest.mark.parametrize("fn", [agreement, agreement_numba], ids=["numpy", "numba"])
