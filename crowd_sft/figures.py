@@ -20,11 +20,26 @@ _EVAL_LABEL = {"l2": "L2 Norm", "l1": "L1 Norm", "dot": "Dot Product"}
 _GROUP_LABEL = {"random": "Random", "epsilon-greedy": "ε-Greedy", "interleaved": "Interleaved"}
 
 
+class _Figures:
+    """A pyplot-free stand-in for ``plt.subplots``/``plt.close``.
+
+    Figures are built on ``matplotlib.figure.Figure`` and saved with ``savefig``, so no backend is
+    switched: calling these functions from a notebook leaves ``%matplotlib inline`` working.
+    """
+
+    @staticmethod
+    def subplots(*args, figsize=None, **kw):
+        from matplotlib.figure import Figure
+        fig = Figure(figsize=figsize)
+        return fig, fig.subplots(*args, **kw)
+
+    @staticmethod
+    def close(fig):
+        fig.clear()
+
+
 def _plt():
-    import matplotlib
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-    return plt
+    return _Figures
 
 
 def _pick(values, preferred):

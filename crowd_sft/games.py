@@ -156,12 +156,26 @@ class Game:
         return _check_values(self._values(m), m.shape[0], type(self).__name__)
 
     def value(self, coalition) -> float:
-        """Value of one coalition given as an iterable of player indices."""
+        """Value of one coalition: an iterable of distinct player indices, or a boolean mask of length n.
+
+        A 0/1 *integer* array is ambiguous (indices or a mask?) and is rejected through the repeated-index
+        check; pass ``mask.astype(bool)`` for a mask.
+        """
+        items = coalition.ravel() if isinstance(coalition, np.ndarray) else list(coalition)
+        if (isinstance(coalition, np.ndarray) and coalition.dtype == bool) or \
+                (len(items) and all(isinstance(i, (bool, np.bool_)) for i in items)):
+            arr = np.asarray(items, dtype=bool)
+            if arr.shape != (self.n_players,):
+                raise ValueError(f"a boolean coalition mask must have shape ({self.n_players},), got {arr.shape}")
+            return float(self.values(arr[None, :])[0])
         mask = np.zeros((1, self.n_players), dtype=bool)
-        idx = list(coalition)
+        idx = [int(i) for i in items]
         if idx:
             if min(idx) < 0 or max(idx) >= self.n_players:
                 raise ValueError(f"coalition members must be in 0..{self.n_players - 1}")
+            if len(set(idx)) != len(idx):
+                raise ValueError("coalition has repeated player indices; give distinct indices, or a boolean "
+                                 "mask (e.g. mask.astype(bool)) to select players by 0/1")
             mask[0, idx] = True
         return float(self.values(mask)[0])
 

@@ -259,10 +259,9 @@ def budget_curve(targets, cost="quadratic:0.1", *, n_agents=3, n_items=3, prior=
         for name, b in d.baselines.items():
             rows[name].append(b["expected_payment"] if b.get("reaches_target") else math.nan)
     if out_png:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(6.5, 4.2))
+        from matplotlib.figure import Figure   # pyplot-free: no backend switch in notebooks
+        fig = Figure(figsize=(6.5, 4.2))
+        ax = fig.subplots()
         for name, vals in rows.items():
             if name == "target":
                 continue
@@ -274,7 +273,6 @@ def budget_curve(targets, cost="quadratic:0.1", *, n_agents=3, n_items=3, prior=
         ax.legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(out_png, dpi=110)
-        plt.close(fig)
     return rows
 
 

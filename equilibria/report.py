@@ -111,12 +111,11 @@ def run_report(out="report", *, agents=4, items=4, prior="normal", w_max=5.0, as
 
 
 def _figures(out, data):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure   # pyplot-free: no backend switch when called from a notebook
 
     cost = "quadratic:0.1"
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4), sharey=True)
+    fig = Figure(figsize=(13, 4))
+    axes = fig.subplots(1, 3, sharey=True)
     for ax, (name, _) in zip(axes, MECHS):
         g, grid, rep = data[(name, cost)]
         U = grid.utility(g.cost_of(0))
@@ -135,9 +134,9 @@ def _figures(out, data):
     axes[0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(os.path.join(out, "best_response_maps.png"), dpi=110)
-    plt.close(fig)
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    fig = Figure(figsize=(13, 4))
+    axes = fig.subplots(1, 3)
     for ax, (name, _) in zip(axes, MECHS):
         g, grid, rep = data[(name, cost)]
         U = grid.utility(g.cost_of(0))
@@ -150,9 +149,9 @@ def _figures(out, data):
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(os.path.join(out, "utility_landscapes.png"), dpi=110)
-    plt.close(fig)
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    fig = Figure(figsize=(13, 4))
+    axes = fig.subplots(1, 3)
     for ax, (name, _) in zip(axes, MECHS):
         g, grid, rep = data[(name, cost)]
         ev = rep.EC.evidence
@@ -165,6 +164,5 @@ def _figures(out, data):
     axes[0].set_ylabel("U_i(w_i) - U_i(w)")
     fig.tight_layout()
     fig.savefig(os.path.join(out, "ec_gain_curves.png"), dpi=110)
-    plt.close(fig)
 
 

@@ -98,7 +98,9 @@ def _estimate(stats: _Stats, sampler: str, n: int, ext_const=None, wbin=None):
         with np.errstate(divide="ignore", invalid="ignore"):
             var = np.where(cnt > 1, stats.m2 / np.maximum(cnt - 1, 1) / np.maximum(cnt, 1), np.inf)
         stderr = np.sqrt((wbin**2 * var).sum(axis=1))
-        return values, stderr, int(cnt.min())
+        # samples per player over all strata: Neyman allocation starves low-variance strata on purpose,
+        # and a stratum with < 2 draws already makes the player's standard error infinite
+        return values, stderr, int(cnt.sum(axis=1).min())
     cnt = stats.count
     values = stats.mean.copy()
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -429,6 +431,15 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
     -------
     ShapleyResult
         ``values``, ``stderr``, ``evaluations`` (unique), ``n_samples``, ``converged``, ``stop_reason``.
+
+    Notes
+    -----
+    The standard errors are calibrated on average (their root mean square matches the actual error),
+    but per-player 95% intervals under-cover when each player gets few samples at large ``n``: on the
+    dot-product game at n = 609 (closed form as the truth), coverage was 0.76 / 0.86 / 0.92 (antithetic)
+    and 0.78 / 0.93 / 0.95 (stratified) at 100 / 400 / 1600 evaluations per player.  Budget at least
+    ~1000 evaluations per player before trusting individual intervals or a ``target_se`` stop at that
+    size (the Crowd-SFT sweep uses 1000 n).
 
     Examples
     --------

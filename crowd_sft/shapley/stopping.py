@@ -32,7 +32,7 @@ class EstimatorState:
     n_samples: int
     seconds: float
     rounds: int
-    min_count: int  # smallest number of samples behind any player's estimate
+    min_count: int  # smallest number of samples behind any player's estimate (summed over strata)
 
 
 class StoppingCriterion:

@@ -145,3 +145,13 @@ def test_compare_points():
     assert c.spearman["true"] == pytest.approx(-1.0)
     with pytest.raises(ValueError, match="shape"):
         compare_points([1, 2], x=[1, 2, 3])
+
+
+def test_value_rejects_ambiguous_integer_masks():
+    import numpy as np
+    import pytest
+    from crowd_sft.games import CallableGame
+    g = CallableGame(lambda S: float(sum(2 ** i for i in S)), 5)
+    assert g.value([0, 2]) == g.value(np.array([True, False, True, False, False])) == 5.0
+    with pytest.raises(ValueError, match="repeated"):
+        g.value(np.array([1, 0, 1, 0, 0]))      # would silently have meant {0, 1}
