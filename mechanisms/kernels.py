@@ -84,12 +84,13 @@ def _scc_coherent_masks(outm, pa, pb, bits, reach, coh):
     zero = np.uint64(0)
     for u in range(m):
         reach[u] = outm[u]
+    one = np.uint64(1)
     for k in range(m):
-        bk = bits[k]
+        kk = np.uint64(k)
         rk = reach[k]           # row k does not change while k is the pivot
         for u in range(m):
-            if (reach[u] & bk) != zero:
-                reach[u] |= rk
+            # branch-free "if u reaches k: reach[u] |= reach[k]"
+            reach[u] |= rk & (zero - ((reach[u] >> kk) & one))
     for p in range(P):
         a = pa[p]
         b = pb[p]
