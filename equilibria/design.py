@@ -33,7 +33,7 @@ from mechanisms.statistics import PAIR_LABELS, TRIPLE_LABELS, StatisticRule, sta
 
 from .best_response import best_response
 from .game import Game
-from .properties import check_properties
+from .properties import check_properties, check_uei
 
 FAMILIES = {
     "full": np.eye(8),
@@ -61,8 +61,9 @@ class DesignResult:
     verification : dict
         Off-grid re-check: best response and regret against target peers, UEI / omega-BNIC / EC verdicts.
     baselines : dict
-        For each classic rule: the scale ``z`` that makes the target its best response and the resulting
-        expected payment (budget), or why it cannot reach the target.
+        For each classic rule: the scale ``z`` that makes the target its best response, the resulting
+        expected payment (budget), and whether it then satisfies UEI (the designed rule must; a cheaper
+        baseline that fails UEI is not a like-for-like comparison), or why it cannot reach the target.
     """
 
     feasible: bool
@@ -232,8 +233,10 @@ def scale_to_target(mech: Mechanism, w_star, cost, *, n_agents, n_items, prior, 
     br = best_response(game, Strategy(w_star))
     u_t = game.utility(Strategy(w_star), Strategy(w_star))
     regret = max(br.utility - u_t, 0.0) / game.payoff_scale
+    # the designed rule must meet UEI; say whether the scaled baseline does, so budgets compare fairly
+    uei = check_uei(game)
     return {"z": z, "expected_payment": float(z * m[1]), "reaches_target": regret <= tol, "regret": regret,
-            "best_response": br.to_dict()}
+            "UEI": uei.holds, "best_response": br.to_dict()}
 
 
 BASELINES = {"PPA": PPA, "BSST": BSST, "APA": APA, "DG13": DG13, "CA": CA}

@@ -6,6 +6,7 @@ evidence behind the verdict.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -53,10 +54,19 @@ def check_uei(game: Game, *, tol: float = 1e-9) -> Verdict:
     u0 = game.utility(zero, zero)
     gain = br.utility - u0
     tol_abs = tol * game.payoff_scale
+    evidence_extra = {}
+    if getattr(game.mechanism, "approximate", False):
+        # Monte Carlo expectations (a custom rule): a gain within 4 standard errors is undetermined
+        se = math.hypot(game.mechanism.expectation_stderr(np.r_[br.signed_effort, np.zeros(game.n_agents - 1)],
+                                                          game.n_items, game.prior),
+                        game.mechanism.expectation_stderr(np.zeros(game.n_agents), game.n_items, game.prior))
+        tol_abs = max(tol_abs, 4.0 * se)
+        evidence_extra["monte_carlo_stderr_of_gain"] = se
     # zero effort is among the maximisers iff the gain is within tol_abs (best_response's tie rule)
     holds = True if gain > tol_abs else (None if gain > 0 else False)
     margin = float(gain)
     return Verdict("UEI", holds, margin, tol_abs, {
+        **evidence_extra,
         "best_response": br.to_dict(), "utility_at_zero_effort": u0, "utility_gain": gain,
         "definition": "argmax_{(w,f)} E[U_i | all peers (0, f)] excludes (0, h) and (0, not-h)"})
 

@@ -187,5 +187,5 @@ def test_assert_uei_does_not_trust_monte_carlo_noise():
     se = noisy.expectation_stderr([v.evidence["best_response"]["effort"], 0.0, 0.0], 3)
     assert 0 < v.margin < 4 * se          # the estimate's noise fakes a tiny gain (the truth: none)
     assert_uei(noisy, "quadratic:0.1", holds=False)
-    with pytest.raises(AssertionError, match="Monte Carlo expectations: s.e."):
+    with pytest.raises(AssertionError, match="Monte Carlo expectations: s.e.|undetermined"):
         assert_uei(noisy, "quadratic:0.1", holds=True)
