@@ -29,6 +29,7 @@ import numpy as np
 from numba import njit
 
 from .data import as_preferences
+from .games import _score  # one scoring kernel for the tournament and the Shapley games
 
 __all__ = ["GROUPINGS", "EVALUATIONS", "REWARDS", "Instance", "RunResult", "make_instance",
            "evaluate", "run_tournament", "run_settings", "draw_randomness", "group_assignment"]
@@ -207,23 +208,6 @@ def evaluate(y, e, evaluation: str):
     else:
         out = np.sum(y * e, axis=-1)
     return float(out) if y.ndim == 1 else out
-
-
-@njit(cache=True)
-def _score(y, e, code):
-    acc = 0.0
-    if code == 0:
-        for k in range(y.shape[0]):
-            diff = y[k] - e[k]
-            acc += diff * diff
-        return -np.sqrt(acc)
-    elif code == 1:
-        for k in range(y.shape[0]):
-            acc += abs(y[k] - e[k])
-        return -acc
-    for k in range(y.shape[0]):
-        acc += y[k] * e[k]
-    return acc
 
 
 @njit(cache=True)

@@ -38,6 +38,26 @@ def _ctz(k):
     return j
 
 
+@njit(cache=True, inline="always")
+def _neumaier_add(hi, lo, g):
+    """Compensated ``hi + lo += g`` (Neumaier): returns the new ``(hi, lo)``."""
+    tmp = hi + g
+    if abs(hi) >= abs(g):
+        lo += (hi - tmp) + g
+    else:
+        lo += (g - tmp) + hi
+    return tmp, lo
+
+
+@njit(cache=True)
+def _finish(ins, acc, start_hi, start_lo, r_hi, r_lo, k_hi, k_lo, phi):
+    """Close the intervals of players still in the coalition and write ``phi``."""
+    for j in range(phi.shape[0]):
+        if ins[j]:
+            acc[j] += (r_hi - start_hi[j]) + (r_lo - start_lo[j])
+        phi[j] = acc[j] - (k_hi + k_lo)
+
+
 @njit(cache=True)
 def _gray_exact_mean_game(users, e, code, v0, w, c, phi):
     """Exact Shapley values of v(S) = eval(mean_S u, e) by a Gray-code walk, O(2^n d) time.
@@ -87,24 +107,9 @@ def _gray_exact_mean_game(users, e, code, v0, w, c, phi):
         else:
             val = _score_sum(s, size, e, code)
         # Neumaier-compensated R += c(size) * val and K += w(size) * val
-        g = val * c[size]
-        tmp = r_hi + g
-        if abs(r_hi) >= abs(g):
-            r_lo += (r_hi - tmp) + g
-        else:
-            r_lo += (g - tmp) + r_hi
-        r_hi = tmp
-        g = val * w[size]
-        tmp = k_hi + g
-        if abs(k_hi) >= abs(g):
-            k_lo += (k_hi - tmp) + g
-        else:
-            k_lo += (g - tmp) + k_hi
-        k_hi = tmp
-    for j in range(n):
-        if ins[j]:
-            acc[j] += (r_hi - start_hi[j]) + (r_lo - start_lo[j])
-        phi[j] = acc[j] - (k_hi + k_lo)
+        r_hi, r_lo = _neumaier_add(r_hi, r_lo, val * c[size])
+        k_hi, k_lo = _neumaier_add(k_hi, k_lo, val * w[size])
+    _finish(ins, acc, start_hi, start_lo, r_hi, r_lo, k_hi, k_lo, phi)
     return total
 
 
@@ -135,24 +140,9 @@ def _gray_exact_table(table, n, w, c, phi):
             ins[j] = True
             size += 1
         val = table[code]
-        g = val * c[size]
-        tmp = r_hi + g
-        if abs(r_hi) >= abs(g):
-            r_lo += (r_hi - tmp) + g
-        else:
-            r_lo += (g - tmp) + r_hi
-        r_hi = tmp
-        g = val * w[size]
-        tmp = k_hi + g
-        if abs(k_hi) >= abs(g):
-            k_lo += (k_hi - tmp) + g
-        else:
-            k_lo += (g - tmp) + k_hi
-        k_hi = tmp
-    for j in range(n):
-        if ins[j]:
-            acc[j] += (r_hi - start_hi[j]) + (r_lo - start_lo[j])
-        phi[j] = acc[j] - (k_hi + k_lo)
+        r_hi, r_lo = _neumaier_add(r_hi, r_lo, val * c[size])
+        k_hi, k_lo = _neumaier_add(k_hi, k_lo, val * w[size])
+    _finish(ins, acc, start_hi, start_lo, r_hi, r_lo, k_hi, k_lo, phi)
     return total
 
 
