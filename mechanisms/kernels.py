@@ -28,17 +28,24 @@ COHERENCE_SCC = 1
 MASK_MAX_ITEMS = 64          # items representable in one uint64 bitmask
 
 
+@njit(cache=True, inline="always")
+def _column_sums(reports, t, s):
+    """``s[p] = sum_x reports[t, x, p]`` (so agent x agrees with ``(N - 2 + r[x, p] s[p]) / 2`` peers on p)."""
+    N, P = reports.shape[1], reports.shape[2]
+    for p in range(P):
+        s[p] = 0
+    for x in range(N):
+        for p in range(P):
+            s[p] += reports[t, x, p]
+
+
 @njit(cache=True)
 def _ppa(reports, z, out):
     T, N, P = reports.shape
     s = np.empty(P, dtype=np.int32)
     base = (N - 2) * P
     for t in range(T):
-        for p in range(P):
-            s[p] = 0
-        for x in range(N):
-            for p in range(P):
-                s[p] += reports[t, x, p]
+        _column_sums(reports, t, s)
         for x in range(N):
             acc = 0
             for p in range(P):
@@ -318,11 +325,7 @@ def _pair_table(reports, tab, pa, pb, m, rule, out):
     s = np.empty(P, dtype=np.int32)
     zero = np.uint64(0)
     for t in range(T):
-        for p in range(P):
-            s[p] = 0
-        for x in range(N):
-            for p in range(P):
-                s[p] += reports[t, x, p]
+        _column_sums(reports, t, s)
         for x in range(N):
             acc_all = 0
             acc_coh = 0
