@@ -103,49 +103,63 @@ def check_ec(game: Game, *, base_effort: float | None = None, deviation: float |
              n_points: int = 21, tol: float = 1e-9, equilibria=None) -> Verdict:
     """Effort competitiveness (Def. 5.3), literal reading, with the complementarity reading alongside.
 
-    Setting: all peers play ``(w, h)`` (``w`` = ``base_effort``, default the omega-BNIC candidate or
-    ``w_max / 2``); one honest peer raises effort to ``w' = w + deviation``.  Literal reading: the gain
-    ``G(w_i) = U_i(w_i | sigma') - U_i(w | sigma')`` must be non-negative and non-decreasing on
-    ``[w, w + (w' - w)]``.  Complementarity reading (weaker, named ``complementarity``): agent ``i``'s best
-    response does not fall when the peer's effort rises.
+    Setting (Def. 5.3): the peers play ``(w_p, h)`` (``w_p`` = ``base_effort``; default the omega-BNIC
+    candidate, else ``w_max / 2``) and agent ``i`` plays its best response ``(w, h)`` to them (``w = w_p`` at
+    a symmetric equilibrium).  One honest peer raises effort to ``w_p' = w_p + deviation``.  Literal
+    reading: the gain ``G(w_i) = U_i(w_i | sigma') - U_i(w | sigma')`` must be non-negative and
+    non-decreasing on ``[w, w + (w_p' - w_p)]``.  If ``i``'s best response is dishonest the premise of the
+    definition fails and the verdict is undetermined (``None``).  Complementarity reading (weaker, named
+    ``complementarity``): ``i``'s best response does not fall when the peer's effort rises.
     """
     tol = check_real("tol", tol, low=0.0, low_open=True)
     n_points = check_int("n_points", n_points, low=3)
+    source = "base_effort"
     if base_effort is None:
         eqs = equilibria if equilibria is not None else symmetric_equilibria(game)
         inf = [e for e in eqs if e.informed and e.report == HONEST and not e.at_bound]
-        base_effort = max(inf, key=lambda e: e.utility).effort if inf else 0.5 * game.w_max
-    w = check_real("base_effort", base_effort, low=0.0, high=game.w_max)
+        if inf:
+            base_effort, source = max(inf, key=lambda e: e.utility).effort, "omega-BNIC candidate equilibrium"
+        else:
+            base_effort, source = 0.5 * game.w_max, "w_max / 2 (no interior honest symmetric equilibrium)"
+    w_p = check_real("base_effort", base_effort, low=0.0, high=game.w_max)
     if deviation is None:
         deviation = 0.1 * game.w_max
     dev = check_real("deviation", deviation, low=0.0, low_open=True)
-    w2 = min(w + dev, game.w_max)
-    if w2 <= w:
-        raise ValueError(f"deviation must leave room below w_max={game.w_max} (base_effort={w})")
-    before = np.full(game.n_agents - 1, w)
+    w_p2 = min(w_p + dev, game.w_max)
+    if w_p2 <= w_p:
+        raise ValueError(f"deviation must leave room below w_max={game.w_max} (base_effort={w_p})")
+    before = np.full(game.n_agents - 1, w_p)
     after = before.copy()
-    after[0] = w2
-    grid = np.linspace(w, w + (w2 - w), n_points)
-    u = game.utility_curve(grid, after)
-    gain = u - u[0]
-    tol_abs = tol * game.payoff_scale
-    min_gain = float(gain.min())
-    min_step = float(np.diff(gain).min())
-    margin = min(min_gain, min_step)
-    literal = False if margin < -tol_abs else True
+    after[0] = w_p2
     br0 = best_response(game, [Strategy(x) for x in before])
     br1 = best_response(game, [Strategy(x) for x in after])
     comp_margin = br1.signed_effort - br0.signed_effort
     comp = True if comp_margin >= -1e-6 * game.w_max else False
+    complementarity = {"holds": comp, "best_response_before": br0.to_dict(), "best_response_after": br1.to_dict(),
+                       "change": comp_margin,
+                       "reading": "strategic complementarity: i's best response does not fall when a peer's "
+                                  "effort rises"}
+    tol_abs = tol * game.payoff_scale
+    common = {"reading": "literal (Def. 5.3): gain non-negative and non-decreasing on [w, w + (w_p' - w_p)], "
+                         "w = i's best response to the peers", "peer_effort": w_p, "peer_effort_source": source,
+              "raised_peer_effort": w_p2, "complementarity": complementarity}
+    if br0.report != HONEST and br0.effort > 0:
+        return Verdict("EC", None, float("nan"), tol_abs, {
+            **common, "reason": "i's best response to the peers is dishonest: Def. 5.3 presupposes (w, h)"})
+    w = br0.effort
+    if w + (w_p2 - w_p) > game.w_max * (1 + 1e-9):
+        return Verdict("EC", None, float("nan"), tol_abs, {
+            **common, "base_effort": w,
+            "reason": f"i's best response {w:.6g} leaves no room for the interval [w, w + {w_p2 - w_p:.3g}] "
+                      f"below the effort cap w_max={game.w_max:g} (raise w_max)"})
+    grid = np.linspace(w, w + (w_p2 - w_p), n_points)
+    u = game.utility_curve(grid, after)
+    gain = u - u[0]
+    margin = float(min(gain.min(), np.diff(gain).min()))
+    literal = False if margin < -tol_abs else True
     fail_at = [float(x) for x, g, d in zip(grid[1:], gain[1:], np.diff(gain)) if g < -tol_abs or d < -tol_abs]
     return Verdict("EC", literal, margin, tol_abs, {
-        "reading": "literal (Def. 5.3): gain non-negative and non-decreasing on [w, w + (w' - w)]",
-        "base_effort": w, "raised_peer_effort": w2, "gain_efforts": grid.tolist(), "gain": gain.tolist(),
-        "fails_at": fail_at,
-        "complementarity": {"holds": comp, "best_response_before": br0.to_dict(),
-                            "best_response_after": br1.to_dict(), "change": comp_margin,
-                            "reading": "strategic complementarity: i's best response does not fall when a "
-                                       "peer's effort rises"}})
+        **common, "base_effort": w, "gain_efforts": grid.tolist(), "gain": gain.tolist(), "fails_at": fail_at})
 
 
 @dataclass

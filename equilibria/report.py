@@ -103,9 +103,14 @@ def run_report(out="report", *, agents=4, items=4, prior="normal", w_max=5.0, as
         if tu["sympy_z_over_k"] is not None:
             u += f"; {tu['sympy_z_over_k']:.4g}" if math.isfinite(tu["sympy_z_over_k"]) else "; inf(local)"
         b = "never" if tb["never"] else f"{tb['z_over_k']:.4g}"
-        print(f"{c['mechanism']:<9} {c['cost']:<14} {_fmt(c['UEI']['holds']):<7} {_fmt(c['omega_BNIC']['holds']):<11} "
+        bnic = _fmt(c["omega_BNIC"]["holds"]) + ("*" if "warning" in c["omega_BNIC"]["evidence"] else "")
+        print(f"{c['mechanism']:<9} {c['cost']:<14} {_fmt(c['UEI']['holds']):<7} {bnic:<11} "
               f"{_fmt(c['EC']['holds']):<11} {_fmt(c['EC']['evidence']['complementarity']['holds']):<10} "
               f"{u:<26} {b:<14}")
+    if any("warning" in c["omega_BNIC"]["evidence"] for c in cells):
+        print(f"* the equilibrium sits at the effort cap w_max={w_max:g} (concave cost): the verdict is for efforts "
+              "capped there")
+    print("undet. = undetermined within tolerance or premise not met (see report.json for the reason)")
     print(f"\nwrote {os.path.join(out, 'report.json')} and figures in {out}/ ({summary['seconds']:.1f}s)")
     return summary
 
@@ -155,9 +160,13 @@ def _figures(out, data):
     for ax, (name, _) in zip(axes, MECHS):
         g, grid, rep = data[(name, cost)]
         ev = rep.EC.evidence
-        ax.plot(ev["gain_efforts"], ev["gain"], "o-", ms=3)
+        if "gain" in ev:
+            ax.plot(ev["gain_efforts"], ev["gain"], "o-", ms=3)
+        else:
+            ax.text(0.5, 0.5, "undetermined:\n" + ev.get("reason", ""), ha="center", va="center", wrap=True,
+                    fontsize=8, transform=ax.transAxes)
         ax.axhline(0, color="k", lw=0.5)
-        ax.set_title(f"{name}: EC gain, peer {ev['base_effort']:.2g}->{ev['raised_peer_effort']:.2g}\n"
+        ax.set_title(f"{name}: EC gain, peer {ev['peer_effort']:.2g}->{ev['raised_peer_effort']:.2g}\n"
                      f"literal {_fmt(rep.EC.holds)}, complementarity "
                      f"{_fmt(ev['complementarity']['holds'])}", fontsize=9)
         ax.set_xlabel("agent i's effort w_i")

@@ -168,3 +168,16 @@ def test_equilibrium_just_below_a_grid_point_is_found():
     eqs = symmetric_equilibria(Game(APA(0.9723015), "quadratic:0.1", 3, 3))
     honest = [e for e in eqs if e.informed and e.report == HONEST]
     assert len(honest) == 1 and honest[0].effort == pytest.approx(1.99989, abs=1e-5)
+
+
+def test_ec_uses_the_best_response_and_refuses_vacuous_verdicts():
+    from equilibria import check_ec
+    # at a symmetric equilibrium, i's best response is the peers' effort (Def. 5.3's premise)
+    v = check_ec(Game(PPA(), "quadratic:0.1", 4, 4))
+    ev = v.evidence
+    assert ev["base_effort"] == pytest.approx(ev["peer_effort"], abs=1e-5)
+    assert v.holds is False and ev["fails_at"]          # the gain peaks inside the interval and falls
+    assert ev["complementarity"]["holds"] is True
+    # concave cost: the best response sits at the cap, the interval [w, w + dw] leaves [0, w_max]
+    capped = check_ec(Game(PPA(), "sqrt:0.2", 4, 4))
+    assert capped.holds is None and "w_max" in capped.evidence["reason"]
