@@ -1,9 +1,13 @@
 """Shared test configuration.
 
 Hypothesis runs with ``deadline=None``: the first call of a numba kernel compiles (or loads from the
-on-disk cache), which would otherwise trip hypothesis's per-example deadline.
+on-disk cache), which would otherwise trip hypothesis's per-example deadline.  Under CI (``CI`` set)
+the examples are derandomized, so a CI run is reproducible; locally each run explores new examples.
 """
+import os
+
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("project", deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("project")
+settings.register_profile("ci", parent=settings.get_profile("project"), derandomize=True)
+settings.load_profile("ci" if os.environ.get("CI") else "project")
