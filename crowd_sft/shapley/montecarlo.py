@@ -108,6 +108,21 @@ def _estimate(stats: _Stats, sampler: str, n: int, ext_const=None, wbin=None):
     return values, stderr, int(cnt.min())
 
 
+def _after_round(state, stats, crit, max_calls, n, bar):
+    """Progress bar, then ``(stop_reason, converged)`` if the estimation stops after this round, else
+    ``(None, False)``: the stopping criterion first, then the cap on coalition calls (repeats included)."""
+    bar.update(state.evaluations, f"se={np.max(state.stderr):.3g}")
+    if crit(state):
+        fired = crit.fired(state)
+        return " and ".join(repr(f) for f in fired) or repr(crit), any(f.converges for f in fired)
+    if stats.calls >= max_calls:
+        reason = f"max_calls={max_calls} (coalition values incl. repeats)"
+        if n <= 62 and state.evaluations >= 2**n:
+            reason += f"; all 2^{n} coalitions seen, use method='exact'"
+        return reason, False
+    return None, False
+
+
 def _dof(stats: _Stats, sampler: str, wbin=None) -> np.ndarray:
     """Degrees of freedom of the standard errors (Welch-Satterthwaite across strata)."""
     cnt = stats.count
@@ -601,14 +616,8 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
                 values, stderr, min_count = _estimate(stats, sampler, n, ext_const, wbin)
                 state = EstimatorState(values, stderr, evaluations, stats.n_samples, time.perf_counter() - t0,
                                        rounds, min_count)
-                bar.update(evaluations, f"se={np.max(stderr):.3g}")
-                if crit(state):
-                    fired = crit.fired(state)
-                    converged = any(f.converges for f in fired)
-                    stop_reason = " and ".join(repr(f) for f in fired) or repr(crit)
-                    break
-                if stats.calls >= max_calls:
-                    stop_reason = f"max_calls={max_calls} (coalition values incl. repeats)"
+                stop_reason, converged = _after_round(state, stats, crit, max_calls, n, bar)
+                if stop_reason is not None:
                     break
                 continue
             units = chunk_size * chunks_per_round
@@ -645,16 +654,8 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
             values, stderr, min_count = _estimate(stats, sampler, n)
             state = EstimatorState(values, stderr, evaluations, stats.n_samples, time.perf_counter() - t0, rounds,
                                    min_count)
-            bar.update(evaluations, f"se={np.max(stderr):.3g}")
-            if crit(state):
-                fired = crit.fired(state)
-                converged = any(f.converges for f in fired)
-                stop_reason = " and ".join(repr(f) for f in fired) or repr(crit)
-                break
-            if stats.calls >= max_calls:
-                stop_reason = f"max_calls={max_calls} (coalition values incl. repeats)"
-                if n <= 62 and evaluations >= 2**n:
-                    stop_reason += f"; all 2^{n} coalitions seen, use method='exact'"
+            stop_reason, converged = _after_round(state, stats, crit, max_calls, n, bar)
+            if stop_reason is not None:
                 break
         if exact_done:  # every coalition is known: finish exactly at no extra evaluation
             from .exact import exact_shapley
