@@ -9,7 +9,7 @@ from agents import pair_index
 from agents._validation import check_choice, check_real
 
 from .base import Mechanism
-from .exact import apa3_coherent_agreement, apa3_table, scc_coherent_agreement
+from .exact import apa3_table, scc_coherent_agreement
 from .kernels import COHERENCE_3CYCLE, COHERENCE_SCC, _coherence, _pair_table
 
 COHERENCE_RULES = ("3cycle", "scc")
@@ -79,15 +79,12 @@ class APA(Mechanism):
         _pair_table(reports, np.array([0.0, 0.0, 0.0, self.z]), pa, pb, m, self._rule_code, out)
 
     def _exact_payment(self, eps_i, eps_peers, n_items, prior, refine):
-        mx = np.max(np.abs(np.concatenate([[eps_i], eps_peers])))
         if self.coherence == "3cycle" or n_items == 3:
-            x, w = prior.rule(mx, refine)
-            per_peer = apa3_coherent_agreement(x, w, eps_i, eps_peers, n_items)
-        else:
-            if n_items > 5:
-                raise ValueError("n_items must be <= 5 for the exact APA engine with coherence='scc' "
-                                 f"(got {n_items}); use method='mc'")
-            per_peer = scc_coherent_agreement(prior, eps_i, eps_peers, n_items, refine)
+            return self._exact_via_curve(eps_i, eps_peers, n_items, prior, refine)
+        if n_items > 5:
+            raise ValueError("n_items must be <= 5 for the exact APA engine with coherence='scc' "
+                             f"(got {n_items}); use method='mc'")
+        per_peer = scc_coherent_agreement(prior, eps_i, eps_peers, n_items, refine)
         return self.z * comb(n_items, 2) * float(np.sum(per_peer))
 
     def _table(self, own, peer, n_agents, n_items, prior, refine=1):

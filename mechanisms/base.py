@@ -199,6 +199,11 @@ class Mechanism:
     def _curve(self, own, peers, n_items, prior, refine=1):
         return np.array([self.exact(np.r_[o, peers], n_items, prior, refine) for o in own])
 
+    def _exact_via_curve(self, eps_i, eps_peers, n_items, prior, refine):
+        # rules whose vectorised curve is the exact engine: one own effort is a curve of length one
+        return float(self._curve(np.array([float(eps_i)]), np.asarray(eps_peers, dtype=float), n_items, prior,
+                                 refine)[0])
+
     def _curve_from_per_peer(self, own, peers, n_items, prior, refine=1):
         # rules linear in the peers (PPA, APA): sum the one-peer table over the peer list
         vals, counts = np.unique(peers, return_counts=True)

@@ -9,7 +9,7 @@ from agents import pair_index, pair_lookup
 from agents._validation import check_real
 
 from .base import Mechanism
-from .exact import bsst_A_table, bsst_term_expectations
+from .exact import bsst_A_table
 from .kernels import _triple_table
 
 
@@ -59,10 +59,7 @@ class BSST(Mechanism):
         g = np.array([0.0, self.y, self.y, self.z])
         _triple_table(reports, g, pa, pb, pair_lookup(m), m, out)
 
-    def _exact_payment(self, eps_i, eps_peers, n_items, prior, refine):
-        x, w = prior.rule(np.max(np.abs(np.concatenate([[eps_i], eps_peers]))), refine)
-        V = bsst_term_expectations(x, w, eps_i, eps_peers, self.z, self.y)
-        return comb(n_items, 2) * (n_items - 2) * float(V.sum())
+    _exact_payment = Mechanism._exact_via_curve
 
     def _table(self, own, peer, n_agents, n_items, prior, refine=1):
         A = bsst_A_table(prior, np.concatenate([own, peer]), refine)

@@ -24,7 +24,9 @@ The one-dimensional rule is a composite 12-point Gauss-Legendre rule whose panel
 (a) adaptive ``scipy.integrate.quad`` over the difference density (PPA), (b) nested adaptive quadrature
 (BSST, APA) and (c) the same rule refined two- and four-fold, to better than ``1e-11`` relative for
 ``|eps| <= 20`` (``tests/test_exact.py``), and with Monte Carlo within 4 standard errors on a grid of
-cases.  ``scc`` uses a coarser tensor grid; its error estimate (``check_accuracy=True``) is reported.
+cases.  ``scc`` uses the same rule on an ``m``-dimensional tensor grid (``m - 1`` for normal priors) and refuses
+grids above ``SCC_MAX_NODES`` points; ``check_accuracy=True`` reports the refinement difference.  PPA
+integrates over the closed-form difference density where the prior has one.
 """
 from __future__ import annotations
 
@@ -48,38 +50,6 @@ def _s(u):
 def _unique(eps):
     vals, inv, counts = np.unique(np.asarray(eps, dtype=float), return_inverse=True, return_counts=True)
     return vals, inv, counts
-
-
-def ppa_agreement(x, w, eps_i, eps_peers):
-    """``Pr(R_i(a,b) = R_j(a,b))`` for each peer ``j`` (array, one entry per peer)."""
-    D = x[:, None] - x[None, :]
-    ti = _t(eps_i * D)
-    vals, inv, _ = _unique(eps_peers)
-    corr = np.array([w @ (ti * _t(e * D)) @ w for e in vals])
-    return ((1.0 + corr) / 2.0)[inv]
-
-
-def _T_vectors(x, w, eps_values):
-    # T_x(u_b) = sum_a w_a t(eps (x_a - x_b))
-    D = x[:, None] - x[None, :]
-    return np.array([w @ _t(e * D) for e in eps_values])
-
-
-def bsst_term_expectations(x, w, eps_i, eps_peers, z, y):
-    """Matrix ``V[j, k] = E[v(s_i, s_j, s_k)]`` for peer indices ``j != k`` (diagonal set to 0)."""
-    eps_peers = np.asarray(eps_peers, dtype=float)
-    vals, inv, _ = _unique(np.concatenate([[eps_i], eps_peers]))
-    Tv = _T_vectors(x, w, vals)
-    A = (Tv * w[None, :]) @ Tv.T          # A[u, v] = E[T_u T_v] over the unique signed efforts
-    ii = inv[0]
-    pj = inv[1:]
-    Aij = A[ii, pj]                        # (n_peers,)
-    EB = (1.0 + Aij) / 2.0                 # bonus peer j
-    EQ = (1.0 + Aij) / 2.0                 # penalty peer k (same formula with k's index)
-    EBQ = (1.0 + Aij[:, None] + Aij[None, :] - A[np.ix_(pj, pj)]) / 4.0
-    V = y * (EB[:, None] + EQ[None, :]) + (z - 2.0 * y) * EBQ
-    np.fill_diagonal(V, 0.0)
-    return V
 
 
 @njit(cache=True)
@@ -123,16 +93,6 @@ def _apa3_base(x, w, a, n_items):
     M = (S * w[None, :]) @ S
     ww = np.outer(w, w)
     return (ww * S * (1.0 - M.T) ** (n_items - 2)).ravel(), (ww * S.T * (1.0 - M) ** (n_items - 2)).ravel()
-
-
-def apa3_coherent_agreement(x, w, eps_i, eps_peers, n_items):
-    """``Pr(pair coherent for i (3cycle) and R_i = R_j)`` per peer ``j``."""
-    pos, neg = _apa3_base(x, w, abs(float(eps_i)), n_items)
-    base = pos if eps_i >= 0 else neg
-    D = (x[:, None] - x[None, :]).ravel()
-    vals, inv, _ = _unique(eps_peers)
-    out = np.array([2.0 * (base @ _s(e * D)) for e in vals])
-    return out[inv]
 
 
 # --- scc: full tensor integration with tournament enumeration -------------------------------

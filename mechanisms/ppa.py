@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from math import comb
 
-import numpy as np
 
 from agents._validation import check_real
 
 from .base import Mechanism
-from .exact import agreement_correlation_table, ppa_agreement
+from .exact import agreement_correlation_table
 from .kernels import _ppa
 
 
@@ -52,9 +51,7 @@ class PPA(Mechanism):
     def _kernel_payments(self, reports, m, out):
         _ppa(reports, self.z, out)
 
-    def _exact_payment(self, eps_i, eps_peers, n_items, prior, refine):
-        x, w = prior.rule(np.max(np.abs(np.concatenate([[eps_i], eps_peers]))), refine)
-        return self.z * comb(n_items, 2) * float(np.sum(ppa_agreement(x, w, eps_i, eps_peers)))
+    _exact_payment = Mechanism._exact_via_curve
 
     def _table(self, own, peer, n_agents, n_items, prior, refine=1):
         C = agreement_correlation_table(prior, own, peer, refine)

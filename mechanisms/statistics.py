@@ -134,8 +134,7 @@ class StatisticRule(Mechanism):
             _triple_table(reports, self.triple, pa, pb, pair_lookup(m), m, extra)
             out += extra
 
-    def _exact_payment(self, eps_i, eps_peers, n_items, prior, refine):
-        return float(statistic_features([eps_i], eps_peers, n_items, prior, refine)[0] @ self.vector)
+    _exact_payment = Mechanism._exact_via_curve
 
     def _curve(self, own, peers, n_items, prior, refine=1):
         return statistic_features(own, peers, n_items, prior, refine) @ self.vector
