@@ -3,14 +3,21 @@
 The paper (Section IV-B) approximated Shapley values with ``shap.KernelExplainer`` using one
 all-zeros background row, the all-ones explained instance (so a masked input *is* the coalition's
 0/1 mask and the model output is ``v(S)``), identity link, ``nsamples=10_000`` and
-``l1_reg="num_features(n)"``. ``variant="published"`` re-implements that sampling scheme and
-solver: subset sizes are enumerated completely (with their complements) from the outside in while
-the budget allows, the rest is sampled with paired complements and duplicate draws accumulate
-weight, and the efficiency-constrained weighted least squares is solved by eliminating one player.
+``l1_reg="num_features(n)"``. ``variant="published"`` re-implements that estimator:
+
+1. the design: subset sizes are enumerated completely (with their complements) from the outside in
+   while the budget allows, the rest is sampled with paired complements and duplicate draws
+   accumulate weight;
+2. the feature selection that ``l1_reg="num_features(n)"`` triggers: shap runs scikit-learn's
+   ``lars_path(..., max_iter=n)`` on an augmented weighted problem and keeps only the active set
+   (:mod:`crowd_sft.shapley._lars`). LARS stops early when the remaining correlations fall to
+   float32 epsilon, so some players now and then get a value of exactly 0;
+3. the efficiency-constrained weighted least squares on the selected players, eliminating the
+   last selected one, and shap's clean-up of ``|phi| < 1e-10`` to 0.
+
 With ``n <= 13`` every coalition fits in 10,000 samples and the result is the exact Shapley value;
-above that it is a noisy estimate. ``l1_reg="num_features(n)"`` selects all ``n`` players in
-shap's LARS step, i.e. no selection, which is what is implemented; genuine feature selection
-(``"auto"``, ``"aic"``, ``"bic"``, ``num_features(k)`` with ``k < n``) is deliberately refused.
+above that it is a noisy estimate. ``engine="reference"`` is the plain transcription;
+``engine="fast"`` (default) computes the same numbers from ``n x n`` moments of the design.
 
 ``variant="paired"`` (default) is the unbiased paired-sampling KernelSHAP of Covert & Lee (2021):
 coalitions ``z`` are drawn i.i.d. from the Shapley kernel with their complements, the exactly known
@@ -29,6 +36,7 @@ import numpy as np
 
 from crowd_sft.games import MemoGame, as_game
 
+from ._lars import lars_active_set
 from ._result import ShapleyResult, check_int, seed_sequence
 
 __all__ = ["kernel_shap", "KERNEL_VARIANTS"]
@@ -36,22 +44,40 @@ __all__ = ["kernel_shap", "KERNEL_VARIANTS"]
 KERNEL_VARIANTS = ("paired", "published")
 
 
-def _check_l1(l1_reg, n: int) -> None:
-    if l1_reg in (False, None, 0):
-        return
+def _lars_features(l1_reg, n: int) -> int | None:
+    """Number ``r`` of LARS iterations that ``l1_reg`` asks for (``None``: no selection step).
+
+    ``"num_features(r)"`` runs shap's LARS selection with ``max_iter=r`` (published: ``r = n``);
+    ``"num_features"`` (no count) means ``r = n``; ``False``/``0``/``None`` skip the selection.
+    shap's information-criterion and Lasso options need scikit-learn estimators and are refused.
+    """
+    if l1_reg is None or l1_reg is False or (isinstance(l1_reg, (int, float)) and not isinstance(l1_reg, bool)
+                                             and l1_reg == 0):
+        return None
     if isinstance(l1_reg, str):
         if l1_reg == "num_features":
-            return
+            return n
         m = re.fullmatch(r"num_features\((\d+)\)", l1_reg)
-        if m and int(m.group(1)) >= n:
-            return
-    raise ValueError(f"l1_reg={l1_reg!r} would select a subset of players; this KernelSHAP does no hidden "
-                     f"feature selection: use l1_reg='num_features' (= 'num_features({n})', all players, as "
-                     "published) or l1_reg=False")
+        if m and int(m.group(1)) >= 1:
+            return int(m.group(1))
+    raise ValueError(f"l1_reg must be 'num_features(r)' with an integer r >= 1 (published: 'num_features({n})'), "
+                     f"'num_features' (= all {n} players) or False; got {l1_reg!r}")
 
 
-def _published_design(n: int, n_samples: int, rng: np.random.Generator):
-    """shap.KernelExplainer's coalition design: (masks (k, n) bool, kernel weights (k,))."""
+def _check_l1(l1_reg, n: int) -> None:
+    """``variant='paired'``: no hidden feature selection (all ``n`` players or none requested)."""
+    r = _lars_features(l1_reg, n) if not (isinstance(l1_reg, str) and l1_reg in ("auto", "aic", "bic")) else -1
+    if r is None or r >= n:
+        return
+    raise ValueError(f"l1_reg={l1_reg!r} would select a subset of players; variant='paired' does no feature "
+                     f"selection: use l1_reg='num_features' (= 'num_features({n})') or l1_reg=False")
+
+
+def _design_head(n: int, n_samples: int):
+    """The deterministic part of shap's design: sizes enumerated completely (with complements).
+
+    Returns ``(n_samples, masks, weights, num_full, weight_vector, num_paired, num_subset_sizes)``.
+    """
     if n <= 30:
         n_samples = min(n_samples, 2**n - 2)
     num_subset_sizes = int(np.ceil((n - 1) / 2.0))
@@ -84,21 +110,53 @@ def _published_design(n: int, n_samples: int, rng: np.random.Generator):
                     weights.append(w)
         else:
             break
+    return n_samples, masks, weights, num_full, weight_vector, num_paired, num_subset_sizes
+
+
+def _draw_sizes_and_keys(rng, samples_left, num_full, weight_vector, num_paired):
+    """The random stream of the sampled part: ``4 * samples_left`` subset sizes (shap's single
+    ``choice`` call), then one uniform per member of every candidate subset (partial Fisher-Yates)."""
+    rw = weight_vector.copy()
+    rw[:num_paired] /= 2
+    rw = rw[num_full:]
+    rw /= rw.sum()
+    sizes = rng.choice(len(rw), 4 * samples_left, p=rw).astype(np.int64) + num_full + 1
+    keys = rng.random(int(sizes.sum()))
+    return sizes, keys
+
+
+def _published_design(n: int, n_samples: int, rng: np.random.Generator):
+    """shap.KernelExplainer's coalition design, plain transcription (the reference).
+
+    Returns ``(masks (k, n) bool, kernel weights (k,), rows)`` where ``rows`` is shap's
+    ``nsamples`` (the rows it allocates: ``k`` or more when the draws run out, the extra rows being
+    zero with weight 0; LARS divides by ``2 * rows``).
+
+    A random subset of size ``s`` is the first ``s`` entries of a partial Fisher-Yates shuffle of
+    ``0..n-1`` driven by the next ``s`` uniforms of the stream (the published code drew
+    ``np.random.permutation(n)[:s]`` from the unseeded global generator; any uniform subset
+    draw is the same estimator, and this one is seeded and reproducible).
+    """
+    n_samples, masks, weights, num_full, weight_vector, num_paired, num_subset_sizes = _design_head(n, n_samples)
     n_fixed = len(masks)
     samples_left = n_samples - n_fixed
     if num_full != num_subset_sizes and samples_left > 0:
-        rw = weight_vector.copy()
-        rw[:num_paired] /= 2
-        rw = rw[num_full:]
-        rw /= rw.sum()
-        ind_set = rng.choice(len(rw), 4 * samples_left, p=rw)
+        sizes, keys = _draw_sizes_and_keys(rng, samples_left, num_full, weight_vector, num_paired)
         used: dict[bytes, int] = {}
         pos = 0
-        while samples_left > 0 and pos < len(ind_set):
-            size = int(ind_set[pos]) + num_full + 1
+        off = 0
+        while samples_left > 0 and pos < len(sizes):
+            size = int(sizes[pos])
             pos += 1
+            perm = list(range(n))
+            for i in range(size):
+                j = i + int(keys[off + i] * (n - i))
+                if j > n - 1:
+                    j = n - 1
+                perm[i], perm[j] = perm[j], perm[i]
+            off += size
             m = np.zeros(n, bool)
-            m[rng.permutation(n)[:size]] = True
+            m[perm[:size]] = True
             key = m.tobytes()
             new = key not in used
             if new:
@@ -118,27 +176,97 @@ def _published_design(n: int, n_samples: int, rng: np.random.Generator):
         wl = float(weight_vector[num_full:].sum())
         tail = np.asarray(weights[n_fixed:])
         weights[n_fixed:] = list(tail * (wl / tail.sum()))
-    return np.array(masks, dtype=bool).reshape(-1, n), np.asarray(weights, dtype=np.float64)
+    return np.array(masks, dtype=bool).reshape(-1, n), np.asarray(weights, dtype=np.float64), int(n_samples)
 
 
-def _published_solve(masks, weights, ey, fnull, fx):
-    """shap's constrained WLS: eliminate the last player with sum(phi) = fx - fnull."""
-    n = masks.shape[1]
-    z = masks.astype(np.float64)
+def _published_solve(masks, weights, ey, fnull, fx, lars_r=None, rows=None):
+    """shap's ``KernelExplainer.solve``, plain transcription (the reference).
+
+    Optional LARS feature selection (``lars_r`` iterations on shap's augmented problem,
+    ``Gram=None`` path), then the weighted least squares with the efficiency constraint imposed by
+    eliminating the last selected player, and shap's clean-up of ``|phi| < 1e-10`` to 0.
+    """
+    k, n = masks.shape
+    rows = k if rows is None else int(rows)
+    z = np.zeros((rows, n))
+    z[:k] = masks
+    w_k = np.zeros(rows)
+    w_k[:k] = weights
+    e = np.zeros(rows)
+    e[:k] = ey
     diff = fx - fnull
-    ey_adj = ey - fnull
-    ey2 = ey_adj - z[:, -1] * diff
-    etmp = z[:, :-1] - z[:, -1:]
-    tmp = etmp * weights[:, None]
+    ey_adj = e - fnull
+    nonzero = np.arange(n)
+    if lars_r is not None:
+        s = z.sum(axis=1)
+        w_aug = np.hstack((w_k * (n - s), w_k * s))
+        w_sqrt = np.sqrt(w_aug)
+        y_aug = np.hstack((ey_adj, ey_adj - diff)) * w_sqrt
+        x_aug = (w_sqrt * np.vstack((z, z - 1)).T).T
+        nonzero = np.asarray(lars_active_set(x_aug, y_aug, max_iter=lars_r), dtype=np.int64)
+    phi = np.zeros(n)
+    if nonzero.size == 0:
+        return phi
+    last = nonzero[-1]
+    ey2 = ey_adj - z[:, last] * diff
+    etmp = (z[:, nonzero[:-1]].T - z[:, last]).T
+    tmp = (etmp.T * w_k).T
     lhs = tmp.T @ etmp
     try:
         inv = np.linalg.inv(lhs)
     except np.linalg.LinAlgError:
         inv = np.linalg.pinv(lhs)
     w = inv @ (tmp.T @ ey2)
-    phi = np.empty(n)
-    phi[:-1] = w
-    phi[-1] = diff - w.sum()
+    phi[nonzero[:-1]] = w
+    phi[last] = diff - sum(w)
+    phi[np.abs(phi) < 1e-10] = 0.0
+    return phi
+
+
+_published_design_fast = _published_design  # replaced below by the vectorised design
+
+
+def _published_solve_gram(masks, weights, ey, fnull, fx, lars_r=None, rows=None):
+    """The same solve as :func:`_published_solve` from ``n x n`` moments of the design.
+
+    With ``P = Z^T W Z`` and ``r = Z^T W (ey - fnull)`` (one pass over the ``k`` coalitions), the
+    augmented LARS problem has ``Gram = n P - u 1^T - 1 u^T + sum(b)`` (``b = w * |z|``,
+    ``u = Z^T b``) and the constrained least squares is an ``(r-1) x (r-1)`` system read off ``P``,
+    so nothing of size ``k x n`` is formed after ``P``. Equal to the reference to rounding.
+    """
+    k, n = masks.shape
+    rows = k if rows is None else int(rows)
+    z = masks.astype(np.float64)
+    diff = fx - fnull
+    ey_adj = ey - fnull
+    zw = z * weights[:, None]
+    p_mat = zw.T @ z
+    r_vec = zw.T @ ey_adj
+    nonzero = np.arange(n)
+    if lars_r is not None:
+        s = z.sum(axis=1)
+        b = weights * s
+        u = z.T @ b
+        gram = n * p_mat - u[:, None] - u[None, :] + b.sum()
+        t = b * (ey_adj - diff)
+        xy = z.T @ (weights * (n - s) * ey_adj + t) - t.sum()
+        nonzero = np.asarray(lars_active_set(Gram=gram, Xy=xy, n_samples=2 * rows, max_iter=lars_r), dtype=np.int64)
+    phi = np.zeros(n)
+    if nonzero.size == 0:
+        return phi
+    last = nonzero[-1]
+    a = nonzero[:-1]
+    p_al = p_mat[a, last]
+    lhs = p_mat[np.ix_(a, a)] - p_al[:, None] - p_al[None, :] + p_mat[last, last]
+    rhs = (r_vec[a] - p_mat[a, last] * diff) - (r_vec[last] - p_mat[last, last] * diff)
+    try:
+        inv = np.linalg.inv(lhs)
+    except np.linalg.LinAlgError:
+        inv = np.linalg.pinv(lhs)
+    w = inv @ rhs
+    phi[a] = w
+    phi[last] = diff - sum(w)
+    phi[np.abs(phi) < 1e-10] = 0.0
     return phi
 
 
@@ -151,8 +279,11 @@ def _kernel_A(n: int) -> np.ndarray:
     return np.full((n, n), off) + np.eye(n) * (0.5 - off)
 
 
+KERNEL_ENGINES = ("fast", "reference")
+
+
 def kernel_shap(game, *, n_samples: int = 10_000, seed=None, l1_reg="num_features", paired: bool = True,
-                variant: str = "paired", n_players: int | None = None) -> ShapleyResult:
+                variant: str = "paired", n_players: int | None = None, engine: str = "fast") -> ShapleyResult:
     """KernelSHAP Shapley estimates (no dependency on the shap package).
 
     Parameters
@@ -161,20 +292,28 @@ def kernel_shap(game, *, n_samples: int = 10_000, seed=None, l1_reg="num_feature
     n_samples : int
         Coalition budget (shap's ``nsamples``), excluding the empty and grand coalitions.
     seed : int, SeedSequence, Generator or None
-    l1_reg : {"num_features", "num_features(n)", False}
-        As published (``"num_features(n)"`` keeps all ``n`` players: no selection). Anything that
-        would select fewer players raises ``ValueError``.
+    l1_reg : str or False
+        ``variant="published"``: shap's feature-selection option. ``"num_features(r)"`` runs shap's
+        LARS selection (``lars_path(..., max_iter=r)``) and gives players outside the selected set
+        a value of exactly 0, as published with ``r = n``; ``"num_features"`` means ``r = n``
+        (default); ``False`` skips the selection. ``variant="paired"``: only ``"num_features"``
+        / ``"num_features(n)"`` / ``False`` (no selection). Anything else raises ``ValueError``.
     paired : bool
         ``variant="paired"`` only: draw each coalition with its complement (default True).
     variant : {"paired", "published"}
-        ``"published"`` reproduces the paper's estimator (shap.KernelExplainer scheme; exact for
-        ``n <= 13`` at 10,000 samples); ``"paired"`` is Covert & Lee's unbiased estimator with
-        standard errors.
+        ``"published"`` reproduces the paper's estimator (shap.KernelExplainer's design, LARS
+        selection and constrained least squares; all coalitions for ``n <= 13`` at 10,000
+        samples); ``"paired"`` is Covert & Lee's unbiased estimator with standard errors.
+    engine : {"fast", "reference"}
+        ``variant="published"``: ``"fast"`` solves from ``n x n`` moments of the design;
+        ``"reference"`` is the plain transcription of shap + scikit-learn (same values to
+        rounding; ``tests/crowd_sft`` checks 1e-12).
 
     Returns
     -------
     ShapleyResult
-        ``stderr`` for ``"paired"`` (zeros when exact), ``None`` for ``"published"``.
+        ``stderr`` for ``"paired"`` (zeros when exact), ``None`` for ``"published"``;
+        ``info["selected"]`` counts the players LARS kept (published).
 
     Examples
     --------
@@ -188,15 +327,21 @@ def kernel_shap(game, *, n_samples: int = 10_000, seed=None, l1_reg="num_feature
     References
     ----------
     Lundberg & Lee (2017) [paper ref. 10]; Covert & Lee (2021) [paper ref. 11]; paper Section IV;
-    spec "Shapley values as published".
+    spec "Shapley values as published"; shap ``explainers/_kernel.py`` (``explain``, ``solve``).
     """
     t0 = time.perf_counter()
     g = as_game(game, n_players)
     n = g.n_players
     if variant not in KERNEL_VARIANTS:
         raise ValueError(f"variant must be one of {KERNEL_VARIANTS}, got {variant!r}")
+    if engine not in KERNEL_ENGINES:
+        raise ValueError(f"engine must be one of {KERNEL_ENGINES}, got {engine!r}")
     n_samples = check_int(n_samples, "n_samples", 1)
-    _check_l1(l1_reg, n)
+    lars_r = None
+    if variant == "published":
+        lars_r = _lars_features(l1_reg, n)
+    else:
+        _check_l1(l1_reg, n)
     memo = g if isinstance(g, MemoGame) else MemoGame(g)
     before = memo.evaluations
     rng = np.random.default_rng(seed_sequence(seed))
@@ -207,13 +352,17 @@ def kernel_shap(game, *, n_samples: int = 10_000, seed=None, l1_reg="num_feature
                              "kernel", converged=True, stop_reason="single player", info={"variant": variant, "exact": True})
     all_fit = n <= 30 and n_samples >= 2**n - 2
     if variant == "published":
-        masks, weights = _published_design(n, n_samples, rng)
+        design = _published_design if engine == "reference" else _published_design_fast
+        masks, weights, rows = design(n, n_samples, rng)
         ey = memo.values(masks)
-        phi = _published_solve(masks, weights, ey, v0, vn)
+        solve = _published_solve if engine == "reference" else _published_solve_gram
+        phi = solve(masks, weights, ey, v0, vn, lars_r, rows)
+        selected = int(np.count_nonzero(phi))
         return ShapleyResult(phi, None, memo.evaluations - before, time.perf_counter() - t0, "kernel",
                              n_samples=int(masks.shape[0]), calls=int(masks.shape[0]) + 2, converged=all_fit,
                              stop_reason="all coalitions enumerated" if all_fit else f"n_samples={n_samples}",
-                             info={"variant": "published", "exact": all_fit, "l1_reg": l1_reg})
+                             info={"variant": "published", "exact": all_fit and selected == n, "l1_reg": l1_reg,
+                                   "lars_iterations": lars_r, "selected": selected, "engine": engine})
     if all_fit:
         from .exact import exact_shapley
 
