@@ -12,23 +12,22 @@ named by a hash of the configuration *and* of the code computing the numbers
 
 Seeding (``numpy.random.SeedSequence(seed, spawn_key=...)``, so any run replays alone):
 
-* ``paired=True`` (default, *common random numbers*): the instance (expert, ``x0``) uses key
-  ``(n, run, 0)``, the tournament uniforms ``(n, run, 1)``, the Shapley estimator
-  ``(n, run, 2, eval_index)``. All 4 group counts and 3 groupings of run ``r`` then share the
-  same crowd, expert, start and uniforms -- pair comparisons are paired -- and one Shapley
-  computation per ``(n, run, eval)`` serves all 12 of them (the published game depends only on
-  users, expert and evaluation; spec "Shapley values as published").
-* ``paired=False``: every setting gets independent draws (keys extended by
-  ``(m, grouping_index, eval_index)``), as in the published (unseeded) code; Shapley values
-  are computed per setting.
+* ``paired=False`` (default, the published design): every setting gets independent draws -- the
+  instance (expert, ``x0``) uses key ``(n, run, 0, m, grouping_index, eval_index)``, the
+  tournament uniforms ``(n, run, 1, m, grouping_index, eval_index)``, the Shapley estimator
+  ``(n, run, 2, eval_index, m, grouping_index)`` -- as in the authors' (unseeded) code, so each
+  setting's means are independent estimates and Table I's wins are not all driven by one draw.
+* ``paired=True`` (*common random numbers*, an option): the instance uses key ``(n, run, 0)``,
+  the uniforms ``(n, run, 1)``, the Shapley estimator ``(n, run, 2, eval_index)``. All group
+  counts and groupings of run ``r`` share crowd, expert, start and uniforms -- comparisons between
+  pairs are paired -- and one Shapley computation per ``(n, run, eval)`` serves all of them.
 
-Shapley estimators (``shapley``): ``"kernel"`` reproduces the published KernelSHAP
-(10,000 samples, ``l1_reg="num_features"``; exact for n <= 13); ``"exact"`` enumerates (closed
-form for the dot game; only feasible for small n); ``"mc"`` (default) is accurate and fast: the
-exact closed form for the dot game, exact enumeration for ``n <= 13``, otherwise the Monte Carlo
-estimator of :mod:`crowd_sft.shapley` (antithetic permutation sampling with a budget of
-``mc_evaluations * n`` unique coalition values; ``benchmarks/bench_crowd_sft.py`` measures its
-error against exact values and against the published KernelSHAP).
+Shapley estimators (``shapley``): ``"kernel"`` (default) is the published KernelSHAP (10,000
+samples, one zero background row, ``l1_reg="num_features(n)"`` with shap's LARS selection; exact
+for n <= 13), whose noise at large n is part of the published numbers; ``"exact"`` enumerates
+(closed form for the dot game; only feasible for small n); ``"mc"`` is accurate and fast: the
+closed form for the dot game, exact enumeration for ``n <= 13``, otherwise Monte Carlo
+(:mod:`crowd_sft.shapley`, ``mc_evaluations * n`` unique coalition values).
 """
 from __future__ import annotations
 
@@ -57,7 +56,7 @@ __all__ = ["SweepConfig", "RunRecord", "SweepResult", "PAIRS", "run_sweep", "sim
 PAIRS: tuple[tuple[str, str], ...] = tuple((g, e) for g in GROUPINGS for e in EVALUATIONS)
 PAPER_USERS = (10, 25, 50, 75, 100)
 PAPER_GROUPS = (2, 3, 4, 5)
-SHAPLEY_METHODS = ("mc", "exact", "kernel")
+SHAPLEY_METHODS = ("kernel", "exact", "mc")
 _EXACT_SMALL_N = 13  # the published KernelSHAP is exact here too (all coalitions enumerated)
 
 
@@ -77,9 +76,12 @@ class SweepConfig:
     seed : int
         Root entropy of every ``SeedSequence``.
     paired : bool
-        Common random numbers across ``m`` and grouping (see module docstring). Default True.
-    shapley : {'mc', 'exact', 'kernel'}
-        Shapley estimator policy (module docstring).
+        Common random numbers across ``m`` and grouping (module docstring). Default False:
+        independent draws per setting, as published.
+    shapley : {'kernel', 'exact', 'mc'}
+        Shapley estimator policy (module docstring); ``'kernel'`` (published) by default.
+    kernel_samples : int
+        KernelSHAP budget ``nsamples`` (10,000 as published).
     mc_evaluations : int
         Unique coalition evaluations per player for ``'mc'`` (budget ``mc_evaluations * n``).
     mc_sampler : str
@@ -105,8 +107,9 @@ class SweepConfig:
     reward: str = "rank"
     converge_threshold: float = 5.0
     seed: int = 0
-    paired: bool = True
-    shapley: str = "mc"
+    paired: bool = False
+    shapley: str = "kernel"
+    kernel_samples: int = 10_000
     mc_evaluations: int = 1000
     mc_sampler: str = "antithetic"
     adversary_fraction: float = 0.0
@@ -147,6 +150,8 @@ class SweepConfig:
             if max(self.users) > EXACT_MAX_PLAYERS_FAST:
                 raise ValueError(f"shapley='exact' needs users (n) <= {EXACT_MAX_PLAYERS_FAST} for l2/l1 "
                                  f"(2^n coalitions); got n = {max(self.users)}; use shapley='mc'")
+        if isinstance(self.kernel_samples, bool) or int(self.kernel_samples) < 1:
+            raise ValueError(f"kernel_samples must be an integer >= 1; got {self.kernel_samples}")
         if int(self.mc_evaluations) < 1:
             raise ValueError(f"mc_evaluations must be >= 1; got {self.mc_evaluations}")
         if not (0.0 <= float(self.adversary_fraction) < 1.0):
@@ -176,6 +181,35 @@ class SweepConfig:
             d["preferences"] = {"shape": list(mat.shape),
                                 "sha256": hashlib.sha256(mat.tobytes()).hexdigest()}
         return d
+
+    def estimator_text(self) -> str:
+        """The Shapley estimator and its budget, in words."""
+        if self.shapley == "kernel":
+            return (f"published KernelSHAP ({int(self.kernel_samples):,} samples, zero background row, "
+                    f"l1_reg='num_features(n)' with LARS selection; exact for n <= 13)")
+        if self.shapley == "exact":
+            return "exact Shapley values (Gray-code enumeration; closed form for dot)"
+        return (f"accurate Shapley values (closed form for dot, exact for n <= {_EXACT_SMALL_N}, "
+                f"{self.mc_sampler} Monte Carlo with {int(self.mc_evaluations)} n evaluations above)")
+
+    def seeding_text(self) -> str:
+        """The seeding design, in words."""
+        if self.paired:
+            return f"paired draws (common random numbers across m and pairs at each n, run), seed {self.seed}"
+        return f"independent draws per setting (as published), seed {self.seed}"
+
+    def provenance(self) -> dict:
+        """What produced the numbers: estimator, budget, seeding design, runs per setting."""
+        budget = ({"kernel_samples": int(self.kernel_samples)} if self.shapley == "kernel" else
+                  {"mc_evaluations_per_player": int(self.mc_evaluations), "mc_sampler": self.mc_sampler}
+                  if self.shapley == "mc" else {"enumeration": "all 2^n coalitions"})
+        return {"shapley_estimator": self.shapley, "estimator": self.estimator_text(), "budget": budget,
+                "seeding": "paired" if self.paired else "independent", "seeding_design": self.seeding_text(),
+                "runs_per_setting": int(self.runs), "rounds": int(self.rounds)}
+
+    def provenance_line(self) -> str:
+        """One line for captions and tables."""
+        return f"Shapley: {self.estimator_text()}; {self.seeding_text()}; {int(self.runs)} runs per setting"
 
     def key(self) -> str:
         """Hash of everything that changes the numbers -- the config and the source of the code
@@ -252,7 +286,7 @@ def shapley_for(cfg: SweepConfig, users, expert, evaluation, seed) -> np.ndarray
     game = PublishedGame(users, expert, evaluation)
     n = users.shape[0]
     if cfg.shapley == "kernel":
-        res = shapley_values(game, "kernel", seed=seed, n_samples=10_000, variant="published")
+        res = shapley_values(game, "kernel", seed=seed, n_samples=int(cfg.kernel_samples), variant="published")
     elif evaluation == "dot":
         res = shapley_values(game, "closed")
     elif cfg.shapley == "exact" or n <= _EXACT_SMALL_N:
@@ -497,7 +531,8 @@ def summarize(rows: list[dict]) -> list[dict]:
     """Per-setting means, standard deviations and standard errors of the per-run figures.
 
     Pearson/Spearman means skip NaN runs (constant points or values), as the paper does;
-    ``pearson_n`` counts the runs used. ``converged_fraction``: share of runs reaching distance
+    ``pearson_n`` counts the runs used. ``inverse_pearson_mean`` is the mean of ``1/r`` over the
+    runs with a finite non-zero ``r`` (the paper's Fig. 6 "average inverse Pearson"). ``converged_fraction``: share of runs reaching distance
     <= threshold; ``converged_round_mean`` over those runs.
     """
     groups: dict[tuple, list] = {}
@@ -511,6 +546,11 @@ def summarize(rows: list[dict]) -> list[dict]:
             s[f"{k}_mean"], s[f"{k}_se"], s[f"{k}_sd"] = mean, se, sd
             if k in ("pearson", "spearman"):
                 s[f"{k}_n"] = cnt
+        inv = [1.0 / r["pearson"] for r in rs
+               if r["pearson"] is not None and np.isfinite(r["pearson"]) and r["pearson"] != 0.0]
+        mean, se, sd, cnt = _mean_se(inv)
+        s["inverse_pearson_mean"], s["inverse_pearson_se"], s["inverse_pearson_sd"] = mean, se, sd
+        s["inverse_pearson_n"] = cnt
         conv = [r["converged_round"] for r in rs if r["converged_round"] is not None]
         s["converged_fraction"] = len(conv) / len(rs)
         s["converged_round_mean"] = float(np.mean(conv)) if conv else float("nan")
@@ -518,18 +558,46 @@ def summarize(rows: list[dict]) -> list[dict]:
     return out
 
 
-def table_one(summary: list[dict]) -> dict:
-    """Paper Table I: over the (n, m) settings, how often each pair has the lowest mean final
-    distance and the highest mean Pearson correlation (percent of settings)."""
+def table_one(summary: list[dict], rows: list[dict] | None = None, *, bootstrap: int = 2000, seed: int = 0,
+              paired: bool = False) -> dict:
+    """Paper Table I, with bootstrap win probabilities.
+
+    Over the (n, m) settings, how often each pair has the lowest mean final distance and the
+    highest mean Pearson correlation (percent of settings). With the per-run ``rows`` it adds how
+    stable those wins are: the runs of every setting are resampled ``bootstrap`` times (with
+    replacement; jointly across pairs when ``paired``, since then the pairs share their draws,
+    independently per pair otherwise) and the winners recomputed. For each pair it reports the
+    expected percentage of settings won (the mean over settings of its win probability) and a
+    90 % bootstrap interval of the percentage, and per setting the win probabilities.
+
+    Parameters
+    ----------
+    summary : list of dict
+        :func:`summarize` output.
+    rows : list of dict, optional
+        Per-run rows (:attr:`RunRecord.SCALARS`); without them no bootstrap is done.
+    bootstrap : int
+        Bootstrap replicates (>= 1).
+    seed : int
+        Seed of the resampling (results are a function of it).
+    paired : bool
+        Resample run indices jointly across pairs (paired seeding design).
+
+    Returns
+    -------
+    dict
+        ``settings``, ``best_final_distance`` and ``best_pearson`` (``pair``, ``wins``,
+        ``percent``), and with ``rows`` a ``bootstrap`` block.
+    """
     settings: dict[tuple, list] = {}
     for s in summary:
         settings.setdefault((s["n"], s["m"]), []).append(s)
     best_d: dict[str, int] = {}
     best_p: dict[str, int] = {}
-    for rows in settings.values():
-        d = min(rows, key=lambda s: (s["final_distance_mean"], s["grouping"], s["evaluation"]))
+    for srows in settings.values():
+        d = min(srows, key=lambda s: (s["final_distance_mean"], s["grouping"], s["evaluation"]))
         best_d[f"{d['grouping']}/{d['evaluation']}"] = best_d.get(f"{d['grouping']}/{d['evaluation']}", 0) + 1
-        finite = [s for s in rows if np.isfinite(s["pearson_mean"])]
+        finite = [s for s in srows if np.isfinite(s["pearson_mean"])]
         if finite:
             p = max(finite, key=lambda s: (s["pearson_mean"], s["grouping"], s["evaluation"]))
             best_p[f"{p['grouping']}/{p['evaluation']}"] = best_p.get(f"{p['grouping']}/{p['evaluation']}", 0) + 1
@@ -539,21 +607,96 @@ def table_one(summary: list[dict]) -> dict:
         return [{"pair": k, "wins": v, "percent": 100.0 * v / total}
                 for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
-    return {"settings": total, "best_final_distance": ranked(best_d), "best_pearson": ranked(best_p)}
+    out = {"settings": total, "best_final_distance": ranked(best_d), "best_pearson": ranked(best_p)}
+    if rows is not None:
+        out["bootstrap"] = _bootstrap_wins(rows, settings, int(bootstrap), int(seed), bool(paired))
+    return out
 
 
-def _table_md(t: dict) -> str:
-    paper_d = [("epsilon-greedy/l2", 60), ("epsilon-greedy/l1", 15), ("random/l2", 10)]
-    paper_p = [("random/dot", 45), ("interleaved/dot", 40), ("random/l2", 10)]
+def _bootstrap_wins(rows, settings, reps: int, seed: int, paired: bool) -> dict:
+    if reps < 1:
+        raise ValueError(f"bootstrap must be an integer >= 1; got {reps}")
+    by = {}
+    for r in rows:
+        by.setdefault((r["n"], r["m"], f"{r['grouping']}/{r['evaluation']}"), []).append(r)
+    pairs = sorted({f"{s['grouping']}/{s['evaluation']}" for srows in settings.values() for s in srows})
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0xB007,)))
+    counts = {"best_final_distance": np.zeros((reps, len(pairs))), "best_pearson": np.zeros((reps, len(pairs)))}
+    per_setting = {}
+    for (n, m) in sorted(settings):
+        runs = [sorted(by.get((n, m, p), []), key=lambda r: r["run"]) for p in pairs]
+        size = min(len(x) for x in runs)
+        if size == 0:
+            continue
+        dist = np.array([[r["final_distance"] for r in x[:size]] for x in runs], dtype=float)
+        pear = np.array([[np.nan if r["pearson"] is None else r["pearson"] for r in x[:size]] for x in runs],
+                        dtype=float)
+        if paired:
+            idx = rng.integers(0, size, (reps, size))
+            dm = dist[:, idx].mean(axis=2)                       # (pairs, reps)
+            with np.errstate(invalid="ignore"):
+                pm = np.nanmean(np.where(np.isfinite(pear), pear, np.nan)[:, idx], axis=2) \
+                    if np.isfinite(pear).any() else np.full_like(dm, np.nan)
+        else:
+            idx = rng.integers(0, size, (len(pairs), reps, size))
+            dm = np.take_along_axis(dist[:, None, :], idx, axis=2).mean(axis=2)
+            with np.errstate(invalid="ignore"):
+                import warnings
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    pm = np.nanmean(np.take_along_axis(pear[:, None, :], idx, axis=2), axis=2)
+        wd = np.argmin(dm, axis=0)
+        counts["best_final_distance"][np.arange(reps), wd] += 1
+        pm_f = np.where(np.isfinite(pm), pm, -np.inf)
+        wp = np.argmax(pm_f, axis=0)
+        ok = np.isfinite(pm_f[wp, np.arange(reps)])
+        counts["best_pearson"][np.arange(reps)[ok], wp[ok]] += 1
+        per_setting[f"n={n},m={m}"] = {
+            "best_final_distance": {pairs[j]: float(np.mean(wd == j)) for j in range(len(pairs)) if np.any(wd == j)},
+            "best_pearson": {pairs[j]: float(np.mean(wp[ok] == j)) for j in range(len(pairs)) if np.any(wp[ok] == j)},
+        }
+    total = len(settings)
+    block = {"replicates": reps, "seed": seed, "resampling": "runs jointly across pairs" if paired else
+             "runs independently per pair", "per_setting": per_setting}
+    for key, c in counts.items():
+        pct = 100.0 * c / total
+        block[key] = sorted(({"pair": p, "expected_percent": float(pct[:, j].mean()),
+                              "ci90": [float(np.percentile(pct[:, j], 5)), float(np.percentile(pct[:, j], 95))]}
+                             for j, p in enumerate(pairs) if pct[:, j].max() > 0),
+                            key=lambda d: (-d["expected_percent"], d["pair"]))
+    return block
+
+
+PAPER_TABLE1 = {"best_final_distance": {"epsilon-greedy/l2": 60, "epsilon-greedy/l1": 15, "random/l2": 10},
+                "best_pearson": {"random/dot": 45, "interleaved/dot": 40, "random/l2": 10}}
+
+
+def _table_md(t: dict, provenance: str | None = None) -> str:
     lines = [f"# Table I (over {t['settings']} (n, m) settings)", ""]
-    for title, key, paper in (("Best convergence distance", "best_final_distance", paper_d),
-                              ("Best Pearson correlation", "best_pearson", paper_p)):
-        lines += [f"## {title}", "", "| pair | wins | % | paper |", "|---|---|---|---|"]
-        pmap = dict(paper)
-        for row in t[key]:
-            ref = pmap.get(row["pair"])
-            lines.append(f"| {row['pair']} | {row['wins']} | {row['percent']:.0f} | "
-                         f"{'' if ref is None else ref} |")
+    if provenance:
+        lines += [f"{provenance}.", ""]
+    boot = t.get("bootstrap")
+    if boot:
+        lines += [f"Bootstrap: {boot['replicates']} replicates, {boot['resampling']} (seed {boot['seed']}); "
+                  "'expected %' is the mean over settings of each pair's win probability, with a 90 % "
+                  "bootstrap interval. Wins whose interval reaches 0 lie within the run-to-run noise.", ""]
+    for title, key in (("Best convergence distance", "best_final_distance"), ("Best Pearson correlation", "best_pearson")):
+        pmap = PAPER_TABLE1[key]
+        wins = {r["pair"]: r for r in t[key]}
+        if boot:
+            lines += [f"## {title}", "", "| pair | wins | % | expected % (bootstrap) | 90 % interval | paper % |",
+                      "|---|---|---|---|---|---|"]
+            for b in boot[key]:
+                w = wins.get(b["pair"])
+                ref = pmap.get(b["pair"])
+                lines.append(f"| {b['pair']} | {w['wins'] if w else 0} | {w['percent'] if w else 0:.0f} | "
+                             f"{b['expected_percent']:.1f} | {b['ci90'][0]:.0f}-{b['ci90'][1]:.0f} | "
+                             f"{'' if ref is None else ref} |")
+        else:
+            lines += [f"## {title}", "", "| pair | wins | % | paper % |", "|---|---|---|---|"]
+            for row in t[key]:
+                ref = pmap.get(row["pair"])
+                lines.append(f"| {row['pair']} | {row['wins']} | {row['percent']:.0f} | {'' if ref is None else ref} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -591,18 +734,21 @@ def write_outputs(res: SweepResult, out_dir, *, figures: bool = True) -> None:
     """Write the final files of a sweep (deterministic given its rows)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    t1 = table_one(res.summary)
+    cfg = res.config
+    t1 = table_one(res.summary, res.rows, seed=int(cfg.seed), paired=bool(cfg.paired))
+    t1["provenance"] = cfg.provenance()
+    config = dict(cfg.to_json(), provenance=cfg.provenance())
     files = {
-        "config.json": json.dumps(res.config.to_json(), indent=1, sort_keys=True) + "\n",
+        "config.json": json.dumps(config, indent=1, sort_keys=True) + "\n",
         "runs.csv": _csv_text(res.rows),
         "runs.json": json.dumps(_json_clean(res.rows), allow_nan=False) + "\n",
         "summary.csv": _csv_text(res.summary),
         "summary.json": json.dumps(_json_clean(res.summary), indent=1, allow_nan=False) + "\n",
         "table1.json": json.dumps(t1, indent=1) + "\n",
-        "table1.md": _table_md(t1),
+        "table1.md": _table_md(t1, cfg.provenance_line()),
     }
     for name, text in files.items():
         _write_atomic(out_dir / name, text)
     if figures:
         from .figures import write_figures
-        write_figures(res.summary, out_dir)
+        write_figures(res.summary, out_dir, provenance=cfg.provenance_line())

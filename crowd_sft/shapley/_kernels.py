@@ -285,3 +285,126 @@ def _strat_mean_game(users, e, code, v0, players, sizes, seed, zob, marg, hashes
         marg[r] = v_si - v_s
         hashes[2 * r] = h
         hashes[2 * r + 1] = h ^ zob[i]
+
+
+# ----------------------------------------------------------------------------- published KernelSHAP
+@njit(cache=True)
+def _kernelshap_sample(n, sizes, keys, samples_left, num_paired, masks, weights):
+    """The sampled part of shap's KernelExplainer design (``kernelshap._published_design``).
+
+    Draw ``t`` is the first ``sizes[t]`` entries of a partial Fisher-Yates shuffle of ``0..n-1``
+    driven by the next ``sizes[t]`` uniforms of ``keys``. A new subset is appended with weight 1
+    (then its complement, for paired sizes, while samples are left); a repeated one adds 1 to the
+    weights of its first occurrence (and of that occurrence's complement). Subsets are identified by
+    their exact bit masks (two 64-bit words, ``n <= 128``). Fills ``masks``/``weights`` and returns
+    the number of rows written.
+    """
+    seen = dict()
+    seen[(np.uint64(0), np.uint64(0))] = -1  # types the dict; the empty set is never drawn
+    perm = np.empty(n, dtype=np.int64)
+    k = 0
+    pos = 0
+    off = 0
+    one = np.uint64(1)
+    while samples_left > 0 and pos < sizes.shape[0]:
+        size = sizes[pos]
+        pos += 1
+        for i in range(n):
+            perm[i] = i
+        for i in range(size):
+            j = i + int(keys[off + i] * (n - i))
+            if j > n - 1:
+                j = n - 1
+            tmp = perm[i]
+            perm[i] = perm[j]
+            perm[j] = tmp
+        off += size
+        w0 = np.uint64(0)
+        w1 = np.uint64(0)
+        for i in range(size):
+            p = perm[i]
+            if p < 64:
+                w0 |= one << np.uint64(p)
+            else:
+                w1 |= one << np.uint64(p - 64)
+        key = (w0, w1)
+        idx = -2
+        if key in seen:
+            idx = seen[key]
+        new = idx == -2
+        if new:
+            idx = k
+            seen[key] = k
+            for i in range(n):
+                masks[k, i] = False
+            for i in range(size):
+                masks[k, perm[i]] = True
+            weights[k] = 1.0
+            k += 1
+            samples_left -= 1
+        else:
+            weights[idx] += 1.0
+        if samples_left > 0 and size <= num_paired:
+            if new:
+                for i in range(n):
+                    masks[k, i] = not masks[idx, i]
+                weights[k] = 1.0
+                k += 1
+                samples_left -= 1
+            else:
+                weights[idx + 1] += 1.0
+    return k
+
+
+@njit(cache=True)
+def _design_moments(masks, weights, coef, p_mat, zc):
+    """``P = Z^T diag(weights) Z`` and ``Z^T coef`` (``coef``: (k, c)) for a 0/1 design ``Z``.
+
+    Each row is read through its smaller side: a row with more members than non-members is
+    ``1 - y`` with ``y`` its non-members, and ``(1-y)(1-y)^T = 11^T - 1y^T - y1^T + yy^T``, so the
+    cost is ``sum_rows min(s, n-s)^2`` instead of ``k n^2``.
+    """
+    k, n = masks.shape
+    c = coef.shape[1]
+    idx = np.empty(n, dtype=np.int64)
+    comp_w = 0.0
+    comp_v = np.zeros(n)       # sum over complement rows of w * y
+    comp_c = np.zeros(c)       # sum over complement rows of coef
+    for i in range(n):
+        for j in range(n):
+            p_mat[i, j] = 0.0
+        for j in range(c):
+            zc[i, j] = 0.0
+    for r in range(k):
+        s = 0
+        for i in range(n):
+            if masks[r, i]:
+                s += 1
+        comp = 2 * s > n
+        m = 0
+        for i in range(n):
+            if masks[r, i] != comp:
+                idx[m] = i
+                m += 1
+        w = weights[r]
+        for a in range(m):
+            ia = idx[a]
+            for b in range(m):
+                p_mat[ia, idx[b]] += w
+        if comp:
+            comp_w += w
+            for a in range(m):
+                comp_v[idx[a]] += w
+            for j in range(c):
+                comp_c[j] += coef[r, j]
+                for a in range(m):
+                    zc[idx[a], j] -= coef[r, j]
+        else:
+            for j in range(c):
+                for a in range(m):
+                    zc[idx[a], j] += coef[r, j]
+    for i in range(n):
+        for j in range(n):
+            p_mat[i, j] += comp_w - comp_v[i] - comp_v[j]
+        for j in range(c):
+            zc[i, j] += comp_c[j]

@@ -31,11 +31,13 @@ import itertools
 import math
 import re
 import time
+from functools import lru_cache
 
 import numpy as np
 
 from crowd_sft.games import MemoGame, as_game
 
+from ._kernels import _design_moments, _kernelshap_sample
 from ._lars import lars_active_set
 from ._result import ShapleyResult, check_int, seed_sequence
 
@@ -223,7 +225,33 @@ def _published_solve(masks, weights, ey, fnull, fx, lars_r=None, rows=None):
     return phi
 
 
-_published_design_fast = _published_design  # replaced below by the vectorised design
+@lru_cache(maxsize=64)
+def _design_head_cached(n: int, n_samples: int):
+    n_samples, masks, weights, num_full, weight_vector, num_paired, num_subset_sizes = _design_head(n, n_samples)
+    m = np.array(masks, dtype=bool).reshape(-1, n)
+    w = np.asarray(weights, dtype=np.float64)
+    m.flags.writeable = False
+    w.flags.writeable = False
+    return n_samples, m, w, num_full, weight_vector, num_paired, num_subset_sizes
+
+
+def _published_design_fast(n: int, n_samples: int, rng: np.random.Generator):
+    """:func:`_published_design` with the enumerated head cached and the sampled part in numba
+    (same random stream, same masks and weights; plain fallback above 128 players)."""
+    if n > 128:
+        return _published_design(n, n_samples, rng)
+    n_samples, head_m, head_w, num_full, weight_vector, num_paired, num_subset_sizes = \
+        _design_head_cached(n, int(n_samples))
+    samples_left = n_samples - head_m.shape[0]
+    if num_full == num_subset_sizes or samples_left <= 0:
+        return head_m.copy(), head_w.copy(), int(n_samples)
+    sizes, keys = _draw_sizes_and_keys(rng, samples_left, num_full, weight_vector, num_paired)
+    masks = np.empty((samples_left, n), dtype=np.bool_)
+    weights = np.empty(samples_left)
+    k = _kernelshap_sample(n, sizes, keys, samples_left, num_paired, masks, weights)
+    tail = weights[:k]
+    tail *= float(weight_vector[num_full:].sum()) / tail.sum()
+    return np.vstack([head_m, masks[:k]]), np.concatenate([head_w, tail]), int(n_samples)
 
 
 def _published_solve_gram(masks, weights, ey, fnull, fx, lars_r=None, rows=None):
@@ -236,20 +264,22 @@ def _published_solve_gram(masks, weights, ey, fnull, fx, lars_r=None, rows=None)
     """
     k, n = masks.shape
     rows = k if rows is None else int(rows)
-    z = masks.astype(np.float64)
+    masks = np.ascontiguousarray(masks, dtype=np.bool_)
     diff = fx - fnull
     ey_adj = ey - fnull
-    zw = z * weights[:, None]
-    p_mat = zw.T @ z
-    r_vec = zw.T @ ey_adj
+    s = masks.sum(axis=1).astype(np.float64)
+    b = weights * s
+    t = b * (ey_adj - diff)
+    coef = np.ascontiguousarray(np.column_stack([weights * ey_adj, b, weights * (n - s) * ey_adj + t]))
+    p_mat = np.empty((n, n))
+    zc = np.empty((n, 3))
+    _design_moments(masks, np.ascontiguousarray(weights, dtype=np.float64), coef, p_mat, zc)
+    r_vec = zc[:, 0]
     nonzero = np.arange(n)
     if lars_r is not None:
-        s = z.sum(axis=1)
-        b = weights * s
-        u = z.T @ b
+        u = zc[:, 1]
         gram = n * p_mat - u[:, None] - u[None, :] + b.sum()
-        t = b * (ey_adj - diff)
-        xy = z.T @ (weights * (n - s) * ey_adj + t) - t.sum()
+        xy = zc[:, 2] - t.sum()
         nonzero = np.asarray(lars_active_set(Gram=gram, Xy=xy, n_samples=2 * rows, max_iter=lars_r), dtype=np.int64)
     phi = np.zeros(n)
     if nonzero.size == 0:
@@ -354,11 +384,12 @@ def kernel_shap(game, *, n_samples: int = 10_000, seed=None, l1_reg="num_feature
     if variant == "published":
         design = _published_design if engine == "reference" else _published_design_fast
         masks, weights, rows = design(n, n_samples, rng)
-        ey = memo.values(masks)
+        ey = memo.values(masks) if engine == "reference" else g.values(masks)  # the design's rows are distinct
         solve = _published_solve if engine == "reference" else _published_solve_gram
         phi = solve(masks, weights, ey, v0, vn, lars_r, rows)
         selected = int(np.count_nonzero(phi))
-        return ShapleyResult(phi, None, memo.evaluations - before, time.perf_counter() - t0, "kernel",
+        evals = memo.evaluations - before if engine == "reference" else 2 + masks.shape[0]
+        return ShapleyResult(phi, None, int(evals), time.perf_counter() - t0, "kernel",
                              n_samples=int(masks.shape[0]), calls=int(masks.shape[0]) + 2, converged=all_fit,
                              stop_reason="all coalitions enumerated" if all_fit else f"n_samples={n_samples}",
                              info={"variant": "published", "exact": all_fit and selected == n, "l1_reg": l1_reg,
