@@ -1,29 +1,31 @@
-"""Benchmark of the Crowd-SFT reproduction (paper Section IV-C/D): wall time per stage.
+"""Benchmark of the Crowd-SFT reproduction (paper Section IV-C/D), measured side by side in one run.
 
-Run:  python benchmarks/bench_crowd_sft.py [--quick]
+Run:  python benchmarks/bench_crowd_sft.py [--quick] [--old-commit REV] [--full-reference-sweep]
 
-Stages, all measured in this one run and printed side by side:
+1. KernelSHAP per run (published variant: shap's design, LARS selection, constrained WLS), the
+   plain transcription (``engine="reference"``) vs the fast engine (numba design + moment-based
+   solve), per n in {10, 25, 50, 75, 100}, with the largest difference of their values. When
+   ``shap`` is importable (bench extra) the published code's own per-run cost
+   (``shap.KernelExplainer`` on the same game, 10,000 samples, ``l1_reg="num_features(n)"``) is
+   timed too; otherwise its quoted figure is printed and labelled as such.
+2. The full published-semantics sweep (5 n x 4 m x 9 pairs x 50 runs = 9,000 runs, independent
+   draws, KernelSHAP at 10,000 samples per run) on a 2-worker process pool: the fast engine
+   (measured); the plain engine (extrapolated from the per-run costs of [1] and labelled as
+   such; ``--full-reference-sweep`` runs it in full, serially, which takes most of an hour); and, with ``--old-commit REV``, the code of commit REV
+   (``git archive``; e.g. the commit before issue 11) running its own ``--shapley kernel
+   --unpaired`` sweep, i.e. "today's" cost.
+3. The accurate sweep (``--shapley mc``: closed form for dot, exact n <= 13, Monte Carlo above),
+   9,000 runs on 2 workers.
 
-1. simulation -- the 9000 tournament runs (5 n x 4 m x 9 pairs x 50 runs x 100 rounds): the numba
-   kernel on one core vs the plain per-run numpy/Python transcription of the spec (timed on a
-   subset, extrapolated to 9000 runs; labelled as such);
-2. Shapley -- the 750 published games (5 n x 50 runs x 3 evaluations; paired design): the default
-   policy (closed form for dot, exact for n <= 13, antithetic Monte Carlo with 1000 n evaluations)
-   vs the published KernelSHAP estimator (10,000 samples; timed on a subset and extrapolated), and
-   their accuracy (RMSE against exact values at n = 25, and against a long Monte Carlo reference at
-   n = 100);
-3. the whole ``reproduce`` sweep (files included): serial, local process pool (2 workers) and a
-   Dask LocalCluster (2 workers), checking that the per-run results are byte-identical.
-
-The published implementation needs about 0.36 s per run at n = 100 (35-40 min for the sweep on one
-core, dominated by KernelSHAP); that figure is quoted from the issue, not re-measured here (the
-``shap`` package is not installed in this environment).
+Equality: the fast and plain engines must agree to 1e-12 (relative to the largest value) on every
+game of [1]; ``tests/crowd_sft/test_crowd_kernelshap.py`` checks the same on fixed instances.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,146 +34,137 @@ from pathlib import Path
 import numpy as np
 
 from crowd_sft.games import PublishedGame
-from crowd_sft.shapley import shapley_values
-from crowd_sft.sweep import SweepConfig, _instance, _ss, run_sweep, shapley_for
-from crowd_sft.tournament import EVALUATIONS, draw_randomness, run_settings, run_tournament
+from crowd_sft.shapley import kernel_shap
+from crowd_sft.sweep import PAPER_GROUPS, PAPER_USERS, PAIRS, SweepConfig, run_sweep
+from crowd_sft.tournament import make_instance
+
+REPO = Path(__file__).resolve().parents[1]
 
 
-def _settings(cfg):
-    return [(m, g, e) for m in cfg.groups for g, e in cfg.pairs]
-
-
-def bench_simulation(cfg, ref_runs: int):
-    total_runs = len(cfg.users) * len(_settings(cfg)) * cfg.runs
-    settings = _settings(cfg)
-    # (a) what the sweep does: one compiled call per instance for all 36 settings
-    t0 = time.perf_counter()
-    for n in cfg.users:
-        for run in range(cfg.runs):
-            inst = _instance(cfg, n, run, ())
-            draws = draw_randomness(n, cfg.rounds, _ss(cfg, n, run, 1))
-            run_settings(inst.users, inst.expert, inst.x0, settings, rounds=cfg.rounds, draws=draws)
-    t_batch = time.perf_counter() - t0
-    # (b) one public run_tournament call (numba kernel) per run
-    t0 = time.perf_counter()
-    for n in cfg.users:
-        for run in range(cfg.runs):
-            inst = _instance(cfg, n, run, ())
-            draws = draw_randomness(n, cfg.rounds, _ss(cfg, n, run, 1))
-            for m, g, e in settings:
-                run_tournament(inst.users, inst.expert, inst.x0, n_groups=m, grouping=g, evaluation=e,
-                               rounds=cfg.rounds, draws=draws)
-    t_single = time.perf_counter() - t0
-    # (c) plain per-run Python/numpy transcription, on the first ref_runs runs of every setting
-    t0 = time.perf_counter()
-    done = 0
-    for n in cfg.users:
-        for run in range(ref_runs):
-            inst = _instance(cfg, n, run, ())
-            draws = draw_randomness(n, cfg.rounds, _ss(cfg, n, run, 1))
-            for m, g, e in settings:
-                run_tournament(inst.users, inst.expert, inst.x0, n_groups=m, grouping=g, evaluation=e,
-                               rounds=cfg.rounds, draws=draws, engine="reference")
-                done += 1
-    t_ref = (time.perf_counter() - t0) * total_runs / done
-    return total_runs, t_batch, t_single, t_ref, done
-
-
-def bench_shapley(cfg, kernel_runs: int):
-    games = [(n, run, e) for n in cfg.users for run in range(cfg.runs) for e in EVALUATIONS]
-    t0 = time.perf_counter()
-    for n, run, e in games:
-        inst = _instance(cfg, n, run, ())
-        shapley_for(cfg, inst.users, inst.expert, e, _ss(cfg, n, run, 2, EVALUATIONS.index(e)))
-    t_mc = time.perf_counter() - t0
-    kcfg = SweepConfig(shapley="kernel", runs=cfg.runs, users=cfg.users)
-    sub = [(n, run, e) for n in cfg.users for run in range(kernel_runs) for e in EVALUATIONS]
-    t0 = time.perf_counter()
-    for n, run, e in sub:
-        inst = _instance(kcfg, n, run, ())
-        shapley_for(kcfg, inst.users, inst.expert, e, _ss(kcfg, n, run, 2, EVALUATIONS.index(e)))
-    t_kernel = (time.perf_counter() - t0) * len(games) / len(sub)
-    return len(games), t_mc, t_kernel, len(sub)
-
-
-def bench_accuracy(n_exact: int, n_big: int, instances: int, mc_evaluations: int):
-    cfg = SweepConfig(mc_evaluations=mc_evaluations)
+def bench_kernel(games_per_n: int):
     rows = []
-    for n, reference in ((n_exact, "exact"), (n_big, "mc-long")):
-        for s in range(instances):
-            inst = _instance(cfg, n, s, ())
-            for e in ("l2", "l1"):
-                game = PublishedGame(inst.users, inst.expert, e)
-                if reference == "exact":
-                    ref = shapley_values(game, "exact").values
-                    ref_se = 0.0
-                else:
-                    r = shapley_values(game, "mc", seed=10_000 + s, sampler="antithetic", max_evaluations=40_000 * n)
-                    ref, ref_se = r.values, float(np.sqrt(np.mean(r.stderr ** 2)))
-                kern = shapley_values(game, "kernel", seed=s, n_samples=10_000, variant="published").values
-                ours = shapley_for(cfg, inst.users, inst.expert, e, _ss(cfg, n, s, 2, EVALUATIONS.index(e)))
-                rows.append((n, e, reference, ref_se, float(np.sqrt(np.mean((kern - ref) ** 2))),
-                             float(np.sqrt(np.mean((ours - ref) ** 2))), float(np.std(ref))))
+    for n in PAPER_USERS:
+        t_ref = t_fast = 0.0
+        worst = 0.0
+        for s in range(games_per_n):
+            inst = make_instance(n, 50_000 + s)
+            g = PublishedGame(inst.users, inst.expert, ("l2", "l1", "dot")[s % 3])
+            t0 = time.perf_counter()
+            a = kernel_shap(g, variant="published", seed=s, engine="reference")
+            t1 = time.perf_counter()
+            b = kernel_shap(g, variant="published", seed=s)
+            t2 = time.perf_counter()
+            t_ref += t1 - t0
+            t_fast += t2 - t1
+            worst = max(worst, float(np.abs(a.values - b.values).max() / max(1.0, np.abs(a.values).max())))
+        rows.append((n, t_ref / games_per_n, t_fast / games_per_n, worst))
     return rows
 
 
-def bench_sweep(cfg, tmp: Path):
-    out = {}
-    for label, kw in (("serial (1 process)", dict(n_jobs=1)), ("process pool (2 workers)", dict(n_jobs=2)),
-                      ("Dask LocalCluster (2 workers)", dict(dask_local=2))):
-        d = tmp / label.split()[0]
+def bench_shap(games: int):
+    try:
+        import shap
+    except ImportError:
+        return None
+    out = []
+    for n in (25, 100):
+        inst = make_instance(n, 1)
+        g = PublishedGame(inst.users, inst.expert, "l2")
+        ex = shap.KernelExplainer(lambda X: g.values(np.asarray(X) > 0.5), np.zeros((1, n)))
         t0 = time.perf_counter()
-        run_sweep(cfg, d, progress=False, **kw)
-        out[label] = (time.perf_counter() - t0, (d / "runs.csv").read_bytes())
+        for _ in range(games):
+            ex.shap_values(np.ones((1, n)), nsamples=10_000, l1_reg=f"num_features({n})", silent=True)
+        out.append((n, (time.perf_counter() - t0) / games))
     return out
+
+
+def _sweep_seconds(cfg, out: Path, jobs: int) -> tuple[float, bytes]:
+    t0 = time.perf_counter()
+    run_sweep(cfg, out, n_jobs=jobs, progress=False, figures=False)
+    return time.perf_counter() - t0, (out / "runs.csv").read_bytes()
+
+
+def _old_sweep_seconds(rev: str, runs: int, jobs: int, tmp: Path) -> float:
+    src = tmp / "old"
+    src.mkdir()
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", rev, "crowd_sft"], check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
+    env = dict(os.environ, PYTHONPATH=str(src))
+    cmd = [sys.executable, "-m", "crowd_sft", "reproduce", "--shapley", "kernel", "--unpaired", "--runs", str(runs),
+           "--jobs", str(jobs), "--no-figures", "--out", str(tmp / "old_out")]
+    subprocess.run(cmd[:3] + ["--help"], env=env, check=True, capture_output=True)  # imports, numba cache
+    t0 = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, capture_output=True, cwd=str(tmp))
+    return time.perf_counter() - t0
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="10 runs per setting instead of 50")
+    ap.add_argument("--quick", action="store_true", help="10 runs per setting instead of 50; fewer games")
+    ap.add_argument("--jobs", type=int, default=2, help="worker processes for the sweeps (2)")
+    ap.add_argument("--old-commit", default=None, help="also time the sweep of this commit's code (git archive)")
+    ap.add_argument("--full-reference-sweep", action="store_true",
+                    help="run the plain-engine sweep in full (serially) instead of extrapolating it")
     args = ap.parse_args(argv)
     runs = 10 if args.quick else 50
-    cfg = SweepConfig(runs=runs)
-    print(f"Crowd-SFT reproduction benchmark: {len(cfg.users)} n x {len(cfg.groups)} m x {len(cfg.pairs)} pairs x "
-          f"{runs} runs x {cfg.rounds} rounds; {os.cpu_count()} cores; python {sys.version.split()[0]}")
-    # warm-up: numba compilation / cache load, imports
-    run_sweep(SweepConfig(users=(10, 25), groups=(2,), runs=1, rounds=5), None, n_jobs=1, progress=False)
+    total = len(PAPER_USERS) * len(PAPER_GROUPS) * len(PAIRS) * runs
+    print(f"Crowd-SFT benchmark: {os.cpu_count()} cores; python {sys.version.split()[0]}; {total} runs per sweep; "
+          f"{args.jobs} workers")
+    run_sweep(SweepConfig(users=(10, 25), groups=(2,), runs=1, rounds=5), None, n_jobs=1, progress=False)  # warm-up
 
-    total, t_numba, t_single, t_ref, ref_done = bench_simulation(cfg, ref_runs=1 if args.quick else 2)
-    print("\n[1] simulation stage (one core)")
-    print(f"  numba, batched per instance (sweep path), {total} runs: {t_numba:8.2f} s  ({1e3 * t_numba / total:.3f} ms/run)")
-    print(f"  numba, one run_tournament call per run:          {t_single:8.2f} s  ({1e3 * t_single / total:.3f} ms/run)")
-    print("  plain per-run Python/numpy transcription of the spec (engine=\"reference\"),")
-    print(f"    timed on {ref_done} runs, extrapolated to {total}:   {t_ref:8.2f} s  -> kernel is {t_ref / t_numba:.0f}x faster")
-
-    n_games, t_mc, t_kernel, k_done = bench_shapley(cfg, kernel_runs=2 if args.quick else 5)
-    print("\n[2] Shapley stage (one core)")
-    print(f"  default policy ({n_games} games: closed form dot, exact n<=13, antithetic MC 1000n): {t_mc:8.2f} s")
-    print(f"  published KernelSHAP (10k samples), timed on {k_done} games, extrapolated: {t_kernel:8.2f} s "
-          f"-> {t_kernel / t_mc:.1f}x")
-    acc = bench_accuracy(25, 100, 2 if args.quick else 3, cfg.mc_evaluations)
-    print("  accuracy, RMSE over players vs the reference (mean over instances):")
-    print(f"  {'n':>4} {'eval':>5} {'reference':>10} {'ref SE':>8} {'KernelSHAP':>11} {'ours (mc)':>10} {'sd(phi)':>8}")
-    for n in sorted({r[0] for r in acc}):
-        for e in ("l2", "l1"):
-            sel = np.array([r[3:] for r in acc if r[0] == n and r[1] == e])
-            ref = next(r[2] for r in acc if r[0] == n)
-            m = sel.mean(axis=0)
-            print(f"  {n:>4} {e:>5} {ref:>10} {m[0]:8.4f} {m[1]:11.4f} {m[2]:10.4f} {m[3]:8.4f}")
+    per = bench_kernel(3 if args.quick else 6)
+    print("\n[1] published KernelSHAP per run (10,000 samples, LARS selection), one core")
+    print(f"  {'n':>4} {'plain (s)':>10} {'fast (s)':>9} {'speed-up':>9} {'max rel. diff':>14}")
+    for n, a, b, d in per:
+        print(f"  {n:>4} {a:10.4f} {b:9.4f} {a / b:8.1f}x {d:14.2e}")
+    assert all(d <= 1e-12 for *_, d in per), "fast and plain KernelSHAP differ by more than 1e-12"
+    shp = bench_shap(2 if args.quick else 3)
+    if shp is None:
+        print("  published code (shap.KernelExplainer): shap not installed here; quoted ~0.36 s/run at n = 100 "
+              "(benchmarks/setup_bench_env.sh installs it)")
+    else:
+        for n, sec in shp:
+            print(f"  published code, shap.KernelExplainer at n = {n}: {sec:.4f} s/run (measured)")
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_crowd_sft_"))
     try:
-        sweeps = bench_sweep(cfg, tmp)
+        cfg = SweepConfig(runs=runs)
+        print(f"\n[2] published-semantics sweep ({total} runs, independent draws, KernelSHAP 10k), {args.jobs} workers")
+        t_fast, blob = _sweep_seconds(cfg, tmp / "fast", args.jobs)
+        print(f"  fast engine (measured):                 {t_fast:8.1f} s")
+        per_n = {n: a for n, a, _, _ in per}
+        est_ref = sum(per_n[n] for n in cfg.users) * len(cfg.groups) * len(cfg.pairs) * runs / args.jobs
+        if not args.full_reference_sweep:
+            print(f"  plain engine (extrapolated from [1]):   {est_ref:8.1f} s  -> {est_ref / t_fast:.1f}x")
+        else:
+            import crowd_sft.sweep as sweep_mod
+
+            old = sweep_mod.shapley_for
+
+            def plain(cfg_, users, expert, evaluation, seed):  # same policy, plain KernelSHAP engine
+                r = kernel_shap(PublishedGame(users, expert, evaluation), variant="published", seed=seed,
+                                n_samples=int(cfg_.kernel_samples), engine="reference")
+                return np.asarray(r.values)
+
+            sweep_mod.shapley_for = plain  # in-process only: run the plain engine serially
+            try:
+                t0 = time.perf_counter()
+                run_sweep(cfg, tmp / "plain", n_jobs=1, progress=False, figures=False)
+                t_ref = (time.perf_counter() - t0) / args.jobs
+            finally:
+                sweep_mod.shapley_for = old
+            same = (tmp / "plain" / "runs.csv").read_bytes() == blob
+            print(f"  plain engine (measured on 1 core, /{args.jobs}): {t_ref:8.1f} s  -> {t_ref / t_fast:.1f}x; "
+                  f"runs.csv byte-identical: {same}")
+        if args.old_commit:
+            t_old = _old_sweep_seconds(args.old_commit, runs, args.jobs, tmp)
+            print(f"  code of {args.old_commit} (its --shapley kernel --unpaired, measured): {t_old:8.1f} s "
+                  f"-> {t_old / t_fast:.1f}x")
+        acc = SweepConfig(runs=runs, shapley="mc")
+        t_acc, _ = _sweep_seconds(acc, tmp / "accurate", args.jobs)
+        print(f"\n[3] accurate sweep (--shapley mc), {total} runs, {args.jobs} workers: {t_acc:8.1f} s (target < 30 s)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"\n[3] whole reproduce sweep ({total} runs + {n_games} Shapley games + files + Figs. 6-8)")
-    base = next(iter(sweeps.values()))[1]
-    for label, (sec, blob) in sweeps.items():
-        print(f"  {label:32s} {sec:8.2f} s   per-run results identical to serial: {blob == base}")
-    print(f"  published implementation (quoted, ~0.36 s/run at n=100, one core): ~{35 * runs / 50:.0f}-"
-          f"{40 * runs / 50:.0f} min")
-    best = min(s for s, _ in sweeps.values())
-    print(f"  -> best wall time {best:.1f} s vs ~{35 * 60 * runs / 50:.0f} s published: ~{35 * 60 * runs / 50 / best:.0f}x")
     return 0
 
 

@@ -1,4 +1,8 @@
-"""A tiny progress bar on stderr, shown only when stderr is a terminal (no tqdm dependency)."""
+"""The package's one progress bar: stderr, shown only when stderr is a terminal (no tqdm dependency).
+
+:class:`ProgressBar` counts work units (``update(k)`` adds ``k``, ``set(done, extra)`` sets the
+count); the sweep counts chunks with it and the Shapley estimators count coalition evaluations.
+"""
 from __future__ import annotations
 
 import sys
@@ -16,12 +20,19 @@ class ProgressBar:
         self.label = label
         self.width = width
         self.done = 0
+        self.extra = ""
         self.enabled = sys.stderr.isatty() if enabled is None else bool(enabled)
         self._start = time.perf_counter()
         self._last = 0.0
 
     def update(self, k: int = 1) -> None:
-        self.done += k
+        """Add ``k`` finished units."""
+        self.set(self.done + k)
+
+    def set(self, done, extra: str = "") -> None:
+        """Set the number of finished units (``extra``: a short status shown after the bar)."""
+        self.done = done
+        self.extra = extra
         now = time.perf_counter()
         if self.enabled and (now - self._last > 0.1 or self.done >= self.total):
             self._last = now
@@ -33,7 +44,7 @@ class ProgressBar:
         elapsed = now - self._start
         eta = elapsed / frac - elapsed if frac > 0 else float("nan")
         sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (self.width - filled)}] "
-                         f"{self.done}/{self.total} {elapsed:5.1f}s eta {eta:5.1f}s")
+                         f"{self.done:.0f}/{self.total} {elapsed:5.1f}s eta {eta:5.1f}s {self.extra}")
         sys.stderr.flush()
 
     def close(self) -> None:

@@ -25,10 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .figures import _EVAL_LABEL, _GROUP_LABEL, _plt, save
 from .sweep import SweepConfig, _csv_text, _json_clean, _write_atomic, run_sweep
-from .tournament import REWARDS
+from .tournament import EVALUATIONS, GROUPINGS, REWARDS
 
-__all__ = ["BEYOND_PAIRS", "BeyondResult", "run_beyond", "beyond_figure"]
+__all__ = ["BEYOND_PAIRS", "BeyondResult", "run_beyond", "beyond_figure", "published_vs_accurate",
+           "published_vs_accurate_figure"]
 
 BEYOND_PAIRS = (("random", "l2"), ("epsilon-greedy", "l2"), ("interleaved", "dot"))
 FRACTIONS = (0.0, 0.1, 0.2, 0.3, 0.5)
@@ -97,7 +99,6 @@ def run_beyond(out_dir=None, *, users: int = 50, groups: int = 3, pairs=BEYOND_P
 
 def beyond_figure(rows, path) -> None:
     """Fairness (Pearson) and convergence (final distance) vs each factor, one line per pair."""
-    from .figures import _plt
     plt = _plt()
     factors = [f for f in dict.fromkeys(r["factor"] for r in rows)]
     fig, axes = plt.subplots(2, len(factors), figsize=(4 * len(factors), 7), squeeze=False)
@@ -123,5 +124,91 @@ def beyond_figure(rows, path) -> None:
     axes[0, 0].legend(fontsize=7)
     fig.suptitle("Beyond the paper (Section VI): fairness and convergence (mean ± SE)")
     fig.tight_layout()
-    fig.savefig(path, dpi=110, metadata={"Software": None})
+    save(fig, path)
     plt.close(fig)
+
+
+def _pooled_over_m(summary):
+    """Per (grouping, evaluation, n): mean over m of the per-setting mean Pearson and its SE
+    (settings are independent under independent seeding: SE = sqrt(sum se^2) / #m)."""
+    out = {}
+    for s in summary:
+        out.setdefault((s["grouping"], s["evaluation"], s["n"]), []).append(s)
+    res = {}
+    for k, ss in out.items():
+        means = np.array([s["pearson_mean"] for s in ss], dtype=float)
+        ses = np.array([s["pearson_se"] for s in ss], dtype=float)
+        res[k] = (float(np.mean(means)), float(np.sqrt(np.sum(ses ** 2)) / len(ss)))
+    return res
+
+
+def published_vs_accurate(cfg: SweepConfig, out_dir=None, *, n_jobs: int = -1, scheduler=None, dask_local=None,
+                          progress=None, accurate: str = "mc") -> list[dict]:
+    """Pearson of points vs Shapley values with the published KernelSHAP and with accurate values.
+
+    Runs the sweep ``cfg`` twice, with ``shapley='kernel'`` and with ``shapley=accurate``; the
+    tournaments are identical (the estimator has its own seeds), so the two Pearson columns differ
+    only through the Shapley estimator. Writes ``published_vs_accurate.csv`` and the figure
+    ``beyond_published_vs_accurate.png`` / ``.svg`` when ``out_dir`` is given (the two sweeps
+    resume from ``out_dir/parts`` like any sweep).
+
+    Returns
+    -------
+    list of dict
+        One row per (grouping, evaluation, n): ``pearson_published``/``_se`` and
+        ``pearson_accurate``/``_se`` (means over m of the per-setting means).
+    """
+    if accurate not in ("mc", "exact"):
+        raise ValueError(f"accurate must be one of mc, exact; got {accurate!r}")
+    kw = dict(n_jobs=n_jobs, scheduler=scheduler, dask_local=dask_local, progress=progress, figures=False,
+              write=False)
+    pub_cfg, acc_cfg = replace(cfg, shapley="kernel"), replace(cfg, shapley=accurate)
+    pub = _pooled_over_m(run_sweep(pub_cfg, out_dir, **kw).summary)
+    acc = _pooled_over_m(run_sweep(acc_cfg, out_dir, **kw).summary)
+    rows = [{"grouping": g, "evaluation": e, "n": n, "pearson_published": pub[(g, e, n)][0],
+             "pearson_published_se": pub[(g, e, n)][1], "pearson_accurate": acc[(g, e, n)][0],
+             "pearson_accurate_se": acc[(g, e, n)][1]}
+            for (g, e, n) in sorted(pub, key=lambda k: (GROUPINGS.index(k[0]), EVALUATIONS.index(k[1]), k[2]))]
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        _write_atomic(out_dir / "published_vs_accurate.csv", _csv_text(rows))
+        published_vs_accurate_figure(rows, out_dir / "beyond_published_vs_accurate.png",
+                                     provenance=f"published: {pub_cfg.estimator_text()}; accurate: "
+                                                f"{acc_cfg.estimator_text()}; {cfg.seeding_text()}; "
+                                                f"{int(cfg.runs)} runs per setting, same tournaments")
+    return rows
+
+
+def published_vs_accurate_figure(rows, path, *, provenance: str | None = None):
+    """Mean Pearson vs users, published KernelSHAP beside accurate Shapley values (3 x 3 panels,
+    paper's order, shared y-axis, error bars one SE)."""
+    plt = _plt()
+    fig, axes = plt.subplots(3, 3, figsize=(12, 10.5), sharex=True, sharey=True)
+    for r, e in enumerate(EVALUATIONS):
+        for c, g in enumerate(GROUPINGS):
+            ax = axes[r, c]
+            sel = sorted((x for x in rows if x["grouping"] == g and x["evaluation"] == e), key=lambda x: x["n"])
+            if sel:
+                n = np.array([x["n"] for x in sel], dtype=float)
+                for key, label, fmt in (("pearson_published", "published KernelSHAP", "o-"),
+                                        ("pearson_accurate", "accurate Shapley values", "s--")):
+                    ax.errorbar(n, [x[key] for x in sel], yerr=[x[key + "_se"] for x in sel], fmt=fmt, ms=4,
+                                capsize=2, label=label)
+            ax.set_title(f"{_GROUP_LABEL[g]} / {_EVAL_LABEL[e]}", fontsize=11)
+            ax.grid(alpha=0.3)
+            if r == 2:
+                ax.set_xlabel("number of users n", fontsize=10)
+            if c == 0:
+                ax.set_ylabel("Pearson r, mean over m", fontsize=10)
+    h, lab = axes[0, 0].get_legend_handles_labels()
+    if h:
+        fig.legend(h, lab, loc="upper center", ncol=2, fontsize=11, frameon=False, bbox_to_anchor=(0.5, 0.955))
+    fig.suptitle("Beyond the paper: how much of Fig. 7's decline is KernelSHAP noise? (mean ± SE)", fontsize=13,
+                 y=0.995)
+    if provenance:
+        fig.text(0.01, 0.005, provenance, fontsize=7.5, wrap=True)
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.07, top=0.9, wspace=0.08, hspace=0.2)
+    out = save(fig, path)
+    plt.close(fig)
+    return out

@@ -4,7 +4,11 @@
 prints ``{"config": ..., "runs": [...], "summary": {...}}``: one object per run (final_distance,
 start_distance, converged_round, n_updates, points, shapley, pearson, spearman, expert_user_id)
 and the means and standard errors of the per-run figures. Run ``r`` is the same run as in a
-``reproduce`` sweep with the same seed and options (paired seeding, see :mod:`crowd_sft.sweep`).
+``reproduce`` sweep with the same seed and options (see :mod:`crowd_sft.sweep` for the seeding).
+
+Defaults are the published semantics (spec ``crowd_sft.md``): the published KernelSHAP
+(``--shapley kernel``, 10,000 samples, LARS selection) and independent draws per setting. The
+accurate estimators are ``--shapley exact|mc``; ``--paired`` shares draws across settings.
 
 ``python -m crowd_sft reproduce [--runs 50] [--out DIR]`` runs n in {10,25,50,75,100} x m in {2..5}
 x 9 pairs, resumably, on a local process pool (or Dask with ``--scheduler``/``--dask-local``) and
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 
 import numpy as np
 
@@ -42,20 +47,33 @@ def _common(p):
     p.add_argument("--weight-power", type=float, default=2.0,
                    help="centroid weights points**w: 2 as published, 1 as the paper's prose (2)")
     p.add_argument("--reward", choices=REWARDS, default="rank", help="per-round reward rule (rank)")
-    p.add_argument("--shapley", choices=SHAPLEY_METHODS, default="mc",
-                   help="mc: accurate (closed form/exact/stratified MC); kernel: the published KernelSHAP; "
+    p.add_argument("--shapley", choices=SHAPLEY_METHODS, default="kernel",
+                   help="kernel: the published KernelSHAP (default); mc: accurate (closed form/exact/Monte Carlo); "
                         "exact: enumeration (small n)")
+    p.add_argument("--kernel-samples", type=int, default=10_000,
+                   help="KernelSHAP budget nsamples (10000, as published)")
     p.add_argument("--mc-evaluations", type=int, default=1000,
                    help="MC budget: unique coalition evaluations per player (1000)")
-    p.add_argument("--unpaired", action="store_true",
-                   help="independent draws per setting instead of common random numbers")
+    p.add_argument("--paired", action="store_true",
+                   help="common random numbers across m and pairs (default: independent draws per setting, as published)")
+    p.add_argument("--unpaired", action="store_true", help=argparse.SUPPRESS)  # deprecated: now the default
+
+
+def _paired(args) -> bool:
+    if args.unpaired:
+        warnings.warn("--unpaired is deprecated: independent draws per setting are now the default "
+                      "(use --paired for common random numbers)", DeprecationWarning, stacklevel=2)
+        sys.stderr.write("warning: --unpaired is deprecated (independent draws are the default now)\n")
+        if args.paired:
+            raise ValueError("--paired and --unpaired contradict each other; give one (--paired) or neither")
+    return bool(args.paired)
 
 
 def _config(args, users, groups, pairs):
     return SweepConfig(users=users, groups=groups, pairs=pairs, runs=args.runs, rounds=args.rounds,
                        delta=args.delta, error_prob=args.error_prob, weight_power=args.weight_power,
-                       reward=args.reward, seed=args.seed, paired=not args.unpaired, shapley=args.shapley,
-                       mc_evaluations=args.mc_evaluations)
+                       reward=args.reward, seed=args.seed, paired=_paired(args), shapley=args.shapley,
+                       mc_evaluations=args.mc_evaluations, kernel_samples=args.kernel_samples)
 
 
 def _cmd_run(args) -> int:
@@ -76,13 +94,14 @@ def _cmd_run(args) -> int:
         sys.stdout.write("\n")
     else:
         print(f"n={args.users} m={args.groups} grouping={args.grouping} eval={args.eval} runs={cfg.runs} "
-              f"seed={cfg.seed} shapley={cfg.shapley}")
+              f"seed={cfg.seed}")
+        print(cfg.provenance_line())
         print(f"{'run':>4} {'expert':>6} {'start':>8} {'final':>8} {'conv':>5} {'pearson':>8} {'spearman':>8}")
         for d in rows:
             conv = "-" if d["converged_round"] is None else d["converged_round"]
             print(f"{d['run']:>4} {d['expert_user_id']:>6} {d['start_distance']:8.3f} {d['final_distance']:8.3f} "
                   f"{conv:>5} {d['pearson']:8.3f} {d['spearman']:8.3f}")
-        for k in ("final_distance", "start_distance", "pearson", "spearman"):
+        for k in ("final_distance", "start_distance", "pearson", "inverse_pearson", "spearman"):
             print(f"{k:>15}: {summary[k + '_mean']:.4f} +- {summary[k + '_se']:.4f} (SE)")
         print(f"{'converged':>15}: {summary['converged_fraction']:.2f} of runs")
     return 0
@@ -97,6 +116,9 @@ def _cmd_reproduce(args) -> int:
         sys.stderr.write(f"python -m crowd_sft reproduce: interrupted; finished chunks are kept in {args.out}, "
                          "re-run the same command to resume\n")
         return 130
+    if cfg.shapley == "kernel" and not args.no_accurate:
+        from .beyond import published_vs_accurate
+        published_vs_accurate(cfg, args.out, n_jobs=args.jobs, scheduler=args.scheduler, dask_local=args.dask_local)
     with open(f"{args.out}/table1.md", encoding="utf-8") as fh:
         print(fh.read())
     print(f"{len(res.rows)} runs ({res.computed_chunks} chunks computed, {res.skipped_chunks} resumed) -> {args.out}")
@@ -108,7 +130,7 @@ def _cmd_beyond(args) -> int:
     res = run_beyond(args.out, users=args.users, groups=args.groups, runs=args.runs, seed=args.seed,
                      n_jobs=args.jobs, scheduler=args.scheduler, dask_local=args.dask_local, rounds=args.rounds,
                      delta=args.delta, weight_power=args.weight_power, shapley=args.shapley,
-                     mc_evaluations=args.mc_evaluations, paired=not args.unpaired,
+                     mc_evaluations=args.mc_evaluations, paired=_paired(args), kernel_samples=args.kernel_samples,
                      error_prob=args.error_prob, reward=args.reward)  # base of the other factors' sweeps
     print(f"{'factor':>18} {'level':>12} {'pair':>20} {'pearson':>8} {'final':>7}")
     for r in res.rows:
@@ -119,9 +141,11 @@ def _cmd_beyond(args) -> int:
 
 
 def _cmd_experiment1(args) -> int:
-    from .experiment1 import run_experiment1, synthetic_targets
+    from .experiment1 import reduction_over_seeds, run_experiment1, synthetic_targets
     if args.targets < 1 or args.samples < 1:
         raise ValueError("--targets and --samples must be >= 1")
+    if args.seeds < 2:
+        raise ValueError(f"--seeds must be >= 2 (a confidence interval needs two seeds); got {args.seeds}")
     base, targets = synthetic_targets(n_targets=args.targets, k=args.samples, seed=args.seed)
     out = []
     for k, (name, samples) in enumerate(targets.items()):
@@ -129,16 +153,21 @@ def _cmd_experiment1(args) -> int:
                             seed=np.random.SeedSequence(args.seed, spawn_key=(k,)))
         out.append({"target": name, "single_distance": r.single_distance,
                     "multi_distances": r.multi_distances.tolist(), "relative_reduction": r.relative_reduction})
+    summ = reduction_over_seeds(targets, base, seeds=args.seeds, seed=args.seed, clones=args.clones,
+                                iterations=args.iterations)
+    summary = {"mean_relative_reduction": summ.mean, "ci": list(summ.ci), "level": summ.level,
+               "seeds": args.seeds, "per_seed": summ.per_seed.tolist()}
     if args.json:
-        json.dump(out, sys.stdout)
+        json.dump({"targets": out, "summary": summary}, sys.stdout)
         sys.stdout.write("\n")
     else:
         print(f"{'target':>10} {'single':>8} {'multi':>8} {'reduction':>9}")
         for o in out:
             print(f"{o['target']:>10} {o['single_distance']:8.4f} {o['multi_distances'][-1]:8.4f} "
                   f"{100 * o['relative_reduction']:8.2f}%")
-        print(f"mean reduction {100 * np.mean([o['relative_reduction'] for o in out]):.2f}% "
-              "(default vector-space surrogate; see crowd_sft.experiment1)")
+        print(f"mean reduction over {args.seeds} seeds x {len(targets)} targets: {100 * summ.mean:.2f}% "
+              f"({100 * summ.level:.0f}% CI over seeds {100 * summ.ci[0]:.2f}% to {100 * summ.ci[1]:.2f}%; "
+              "default vector-space surrogate, see crowd_sft.experiment1)")
     return 0
 
 
@@ -161,7 +190,9 @@ def add_parser(subparsers) -> None:
     q.add_argument("--scheduler", default=None, help="Dask scheduler address tcp://HOST:PORT")
     q.add_argument("--dask-local", type=int, default=None, metavar="N",
                    help="start a local Dask cluster with N worker processes")
-    q.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    q.add_argument("--no-figures", action="store_true", help="skip the figures (PNG + SVG)")
+    q.add_argument("--no-accurate", action="store_true",
+                   help="skip the accurate-Shapley sweep behind beyond_published_vs_accurate.png")
     _common(q)
     q.set_defaults(func=_cmd_reproduce)
 
@@ -181,5 +212,6 @@ def add_parser(subparsers) -> None:
     e.add_argument("--clones", type=int, default=3)
     e.add_argument("--iterations", type=int, default=3)
     e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--seeds", type=int, default=10, help="independent seeds for the confidence interval (10)")
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=_cmd_experiment1)

@@ -111,12 +111,17 @@ def main_shapley(args) -> int:
         out["tournament"] = {"groups": args.groups, "grouping": args.grouping, "rounds": args.rounds,
                              "small_coalitions": args.small_coalitions, "seed": f"SeedSequence({args.seed}, spawn_key=(1,))"}
     if args.compare_points:
-        from .games import points_vs_shapley
+        from .analysis import points_vs_shapley
 
         pvs = points_vs_shapley(inst, n_groups=args.groups, evaluation=args.evaluation, seed=tournament_seed(args.seed),
                                 grouping=args.grouping, rounds=args.rounds, small_coalitions=args.small_coalitions)
         out["compare_points"] = {"points": [float(x) for x in pvs.points], "pearson": pvs.comparison.pearson,
                                  "spearman": pvs.comparison.spearman,
+                                 "labels": {"published": "final points vs published-game Shapley values",
+                                            "true": "final points vs true-contribution Shapley values",
+                                            "published~true": "published-game Shapley values vs true-contribution "
+                                                              "Shapley values (no points involved)"},
+                                 "published_method": pvs.published.method,
                                  "true_method": pvs.true.method, "true_evaluations": int(pvs.true.evaluations)}
     if args.json:
         sys.stdout.write(json.dumps(out) + "\n")
@@ -133,6 +138,7 @@ def main_shapley(args) -> int:
         print(f"stopped: {res.stop_reason}")
     if args.compare_points:
         c = out["compare_points"]
-        for key in ("published", "true", "published~true"):
-            print(f"points vs {key:<15} Pearson {c['pearson'][key]:+.4f}  Spearman {c['spearman'][key]:+.4f}")
+        for key, label in (("published", "points vs published Shapley"), ("true", "points vs true Shapley"),
+                           ("published~true", "published Shapley vs true Shapley")):
+            print(f"{label:<34} Pearson {c['pearson'][key]:+.4f}  Spearman {c['spearman'][key]:+.4f}")
     return 0

@@ -32,7 +32,10 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["SurrogateModel", "Experiment1Result", "run_experiment1", "synthetic_targets"]
+from ._validate import check_int
+
+__all__ = ["SurrogateModel", "Experiment1Result", "run_experiment1", "synthetic_targets", "min_samples_needed",
+           "Experiment1Summary", "reduction_over_seeds"]
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,11 @@ def run_experiment1(samples, base_model, *, clones: int = 3, iterations: int = 3
     clones : int
         ``j`` clones per iteration (3).
     iterations : int
-        Selection iterations (3); needs ``clones * iterations <= k``.
+        Selection iterations (3). Every iteration splits the remaining pool evenly over the
+        clones and removes the winner's share, so the pool shrinks by up to ``ceil(pool/clones)``
+        per iteration; every clone of every iteration needs at least one sample, which requires
+        ``k >= min_samples_needed(clones, iterations)`` (:func:`min_samples_needed`; e.g. 8 for
+        3 clones x 3 iterations; it grows geometrically with the iterations).
     target : array_like (d,), optional
         Target centroid; default the mean of ``samples`` (the paper's definition).
     fine_tune, embed : callables, optional
@@ -143,12 +150,14 @@ def run_experiment1(samples, base_model, *, clones: int = 3, iterations: int = 3
     if not np.all(np.isfinite(samples)):
         raise ValueError("samples must be finite (no NaN or inf entries)")
     k, d = samples.shape
-    if isinstance(clones, bool) or int(clones) < 1:
-        raise ValueError(f"clones must be >= 1; got {clones}")
-    if isinstance(iterations, bool) or int(iterations) < 1:
-        raise ValueError(f"iterations must be >= 1; got {iterations}")
-    if int(clones) * int(iterations) > k:
-        raise ValueError(f"clones * iterations must be <= number of samples ({k}); got {clones} * {iterations}")
+    clones = check_int(clones, "clones", 1)
+    iterations = check_int(iterations, "iterations", 1)
+    need = min_samples_needed(clones, iterations)
+    if k < need:
+        raise ValueError(f"iterations={iterations} with clones={clones} exhaust the sample pool: every iteration "
+                         f"removes up to ceil(pool/clones) samples and every clone needs one, so at least {need} "
+                         f"samples are needed; got k={k} (reduce iterations to <= {max_iterations(k, clones)} or "
+                         f"give more samples)")
     target = samples.mean(axis=0) if target is None else np.asarray(target, dtype=np.float64)
     if target.shape != (d,):
         raise ValueError(f"target must have shape ({d},); got {target.shape}")
@@ -173,9 +182,126 @@ def run_experiment1(samples, base_model, *, clones: int = 3, iterations: int = 3
         winners.append(np.sort(parts[w]))
         pool = np.setdiff1d(pool, parts[w])
     multi = np.asarray(multi)
+    if not (np.isfinite(base_distance) and np.isfinite(single_distance) and np.all(np.isfinite(multi))):
+        raise ValueError("fine_tune/embed produced a non-finite distance (NaN or inf); the result would be "
+                         "meaningless -- check the callables' output")
+    if single_distance == 0.0:
+        raise ValueError("the single-model distance is 0 (the fine-tuned model reproduces the target exactly), so "
+                         "the relative reduction is undefined; check target and the callables")
     return Experiment1Result(single_distance=single_distance, multi_distances=multi, winners=winners,
                              relative_reduction=(single_distance - multi[-1]) / single_distance,
                              base_distance=base_distance)
+
+
+def _worst_pool(k: int, clones: int, iterations: int) -> list[int]:
+    """Pool size before each iteration when every winner is a largest share (``ceil(pool/clones)``)."""
+    pools = [k]
+    for _ in range(iterations - 1):
+        pools.append(pools[-1] - -(-pools[-1] // clones))
+    return pools
+
+
+def min_samples_needed(clones: int, iterations: int) -> int:
+    """Smallest pool ``k`` for which every clone of every iteration gets at least one sample.
+
+    Examples
+    --------
+    >>> min_samples_needed(3, 3), min_samples_needed(3, 1), min_samples_needed(2, 4)
+    (8, 3, 16)
+    """
+    clones = check_int(clones, "clones", 1)
+    iterations = check_int(iterations, "iterations", 1)
+    if clones == 1 and iterations > 1:
+        raise ValueError(f"iterations must be 1 when clones=1 (the single clone uses the whole pool); got {iterations}")
+    k = clones
+    while min(_worst_pool(k, clones, iterations)) < clones:
+        k += 1
+    return k
+
+
+def max_iterations(k: int, clones: int) -> int:
+    """Largest number of iterations that a pool of ``k`` samples supports with ``clones`` clones (0 if none)."""
+    if clones == 1:
+        return 1 if k >= 1 else 0
+    it = 0
+    while it < k and min(_worst_pool(k, clones, it + 1)) >= clones:
+        it += 1
+    return it
+
+
+@dataclass(frozen=True)
+class Experiment1Summary:
+    """Mean relative distance reduction of multi-model selection over single-model fine-tuning.
+
+    Attributes
+    ----------
+    mean : float
+        Mean over seeds (and targets) of ``relative_reduction``.
+    ci : tuple of float
+        Student-t confidence interval of the mean over seeds (each seed's value averaged over targets).
+    level : float
+        Confidence level.
+    per_seed : numpy.ndarray
+        ``(seeds,)`` reduction averaged over targets, per seed.
+    per_target : dict
+        Target name -> (mean over seeds, (low, high)).
+    """
+
+    mean: float
+    ci: tuple
+    level: float
+    per_seed: np.ndarray
+    per_target: dict
+
+
+def _t_interval(x, level):
+    from scipy.stats import t
+
+    x = np.asarray(x, dtype=float)
+    m = float(x.mean())
+    if x.size < 2:
+        return m, (float("nan"), float("nan"))
+    h = float(t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
+    return m, (m - h, m + h)
+
+
+def reduction_over_seeds(targets: dict, base_model, *, seeds=10, level: float = 0.95, seed: int = 0,
+                         **kwargs) -> Experiment1Summary:
+    """Run :func:`run_experiment1` for every target and ``seeds`` independent seeds; report the mean
+    relative distance reduction with a confidence interval over seeds.
+
+    Parameters
+    ----------
+    targets : dict
+        Target name -> ``(k, d)`` samples.
+    base_model : object
+        Base model for every run.
+    seeds : int
+        Number of independent seeds (>= 2 for an interval); seed ``s`` of target ``t`` is
+        ``SeedSequence(seed, spawn_key=(s, t))``.
+    level : float
+        Confidence level in (0, 1).
+    **kwargs
+        Passed to :func:`run_experiment1` (``clones``, ``iterations``, ``fine_tune``, ``embed``).
+
+    Returns
+    -------
+    Experiment1Summary
+    """
+    seeds = check_int(seeds, "seeds", 1)
+    if not 0.0 < float(level) < 1.0:
+        raise ValueError(f"level must be in (0, 1); got {level}")
+    names = list(targets)
+    red = np.empty((seeds, len(names)))
+    for si in range(seeds):
+        for ti, name in enumerate(names):
+            r = run_experiment1(targets[name], base_model, seed=np.random.SeedSequence(seed, spawn_key=(si, ti)),
+                                **kwargs)
+            red[si, ti] = r.relative_reduction
+    per_seed = red.mean(axis=1)
+    mean, ci = _t_interval(per_seed, level)
+    per_target = {name: _t_interval(red[:, ti], level) for ti, name in enumerate(names)}
+    return Experiment1Summary(mean=mean, ci=ci, level=float(level), per_seed=per_seed, per_target=per_target)
 
 
 def synthetic_targets(n_targets: int = 28, k: int = 100, d: int = 28, *, spread: float = 0.15, seed=None):

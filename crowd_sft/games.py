@@ -23,6 +23,11 @@ References
 ----------
 Sotiropoulos et al. (2025), "Crowd-SFT: Crowdsourcing for LLM Alignment", Section IV-B, Fig. 6-7.
 Spec: ``shared/spec/crowd_sft.md``, sections "One run" and "Shapley values as published".
+
+Layering: this module sits above :mod:`crowd_sft.scoring` and :mod:`crowd_sft.tournament` and
+below the Shapley estimators. ``points_vs_shapley`` (which needs the estimators) lives in
+:mod:`crowd_sft.analysis`; ``crowd_sft.games.points_vs_shapley`` still works, with a
+``DeprecationWarning``.
 """
 from __future__ import annotations
 
@@ -32,7 +37,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from numba import njit
+
+from ._validate import check_int
+from .scoring import EVALUATIONS, _score, _score_sum, eval_code, scores  # noqa: F401  (re-exported)
+from .tournament import run_tournament
 
 __all__ = [
     "EVALUATIONS",
@@ -47,72 +55,7 @@ __all__ = [
     "check_masks",
     "PointsComparison",
     "compare_points",
-    "PointsVsShapley",
-    "points_vs_shapley",
 ]
-
-EVALUATIONS = ("l2", "l1", "dot")
-_EVAL_CODE = {"l2": 0, "l1": 1, "dot": 2}
-
-
-def eval_code(evaluation: str) -> int:
-    """Integer code of an evaluation name (``'l2'`` -> 0, ``'l1'`` -> 1, ``'dot'`` -> 2)."""
-    try:
-        return _EVAL_CODE[evaluation]
-    except (KeyError, TypeError):
-        raise ValueError(f"evaluation must be one of {EVALUATIONS}, got {evaluation!r}") from None
-
-
-@njit(cache=True)
-def _score(y, e, code):
-    """s(y) = eval(y, e) for one vector (larger is better)."""
-    acc = 0.0
-    if code == 0:
-        for j in range(y.shape[0]):
-            t = y[j] - e[j]
-            acc += t * t
-        return -math.sqrt(acc)
-    elif code == 1:
-        for j in range(y.shape[0]):
-            acc += abs(y[j] - e[j])
-        return -acc
-    else:
-        for j in range(y.shape[0]):
-            acc += y[j] * e[j]
-        return acc
-
-
-@njit(cache=True)
-def _score_sum(s, size, e, code):
-    """eval(s / size, e) without allocating the mean (size >= 1)."""
-    inv = 1.0 / size
-    acc = 0.0
-    if code == 0:
-        for j in range(s.shape[0]):
-            t = s[j] * inv - e[j]
-            acc += t * t
-        return -math.sqrt(acc)
-    elif code == 1:
-        for j in range(s.shape[0]):
-            acc += abs(s[j] * inv - e[j])
-        return -acc
-    else:
-        for j in range(s.shape[0]):
-            acc += s[j] * e[j]
-        return acc * inv
-
-
-def scores(y: np.ndarray, e: np.ndarray, evaluation: str) -> np.ndarray:
-    """Vectorised score ``eval(y, e)`` for ``y`` of shape ``(k, d)`` (spec "One run")."""
-    code = eval_code(evaluation)
-    y = np.atleast_2d(np.asarray(y, dtype=np.float64))
-    diff = y - e
-    if code == 0:
-        return -np.sqrt(np.einsum("ij,ij->i", diff, diff))
-    if code == 1:
-        return -np.abs(diff).sum(axis=1)
-    return y @ e
-
 
 def check_masks(masks, n_players: int) -> np.ndarray:
     """Validate a batch of coalitions and return it as a ``(k, n)`` bool array."""
@@ -187,9 +130,7 @@ class Game:
 
 
 def _check_n(n_players) -> int:
-    if isinstance(n_players, bool) or not isinstance(n_players, (int, np.integer)) or n_players < 1:
-        raise ValueError(f"n_players must be an integer >= 1, got {n_players!r}")
-    return int(n_players)
+    return check_int(n_players, "n_players", 1)
 
 
 class CallableGame(Game):
@@ -444,8 +385,7 @@ class TrueContributionGame(Game):
             raise ValueError(f"expert must have shape ({d},), got {self.expert.shape}")
         if self.x0.shape != (d,):
             raise ValueError(f"x0 must have shape ({d},), got {self.x0.shape}")
-        if isinstance(n_groups, bool) or not isinstance(n_groups, (int, np.integer)) or n_groups < 1:
-            raise ValueError(f"n_groups must be an integer >= 1, got {n_groups!r}")
+        check_int(n_groups, "n_groups", 1)
         if small_coalitions not in SMALL_COALITION_RULES:
             raise ValueError(f"small_coalitions must be one of {SMALL_COALITION_RULES}, got {small_coalitions!r}")
         if isinstance(seed, np.random.Generator) or seed is None:
@@ -468,8 +408,6 @@ class TrueContributionGame(Game):
         return s
 
     def value_of(self, mask: np.ndarray) -> float:
-        from crowd_sft.tournament import run_tournament
-
         idx = np.flatnonzero(mask)
         k = idx.size
         if k == 0:
@@ -549,67 +487,3 @@ def compare_points(points, **shapley_by_game) -> PointsComparison:
         pear[name] = _pearson(p, s)
         spear[name] = _pearson(_rank(p), _rank(s))
     return PointsComparison(pearson=pear, spearman=spear)
-
-
-@dataclass(frozen=True)
-class PointsVsShapley:
-    """One tournament's final points against the Shapley values of both games.
-
-    Attributes
-    ----------
-    points : (n,) final tournament points
-    published : ShapleyResult of :class:`PublishedGame` (the paper's yardstick)
-    true : ShapleyResult of :class:`TrueContributionGame` (same instance, seed and settings)
-    comparison : PointsComparison with keys ``"published"`` and ``"true"`` (Pearson, Spearman),
-        plus ``"published~true"`` (how far the published yardstick is from the true contributions)
-    """
-
-    points: np.ndarray
-    published: object
-    true: object
-    comparison: PointsComparison
-
-
-def points_vs_shapley(instance, *, n_groups: int = 3, evaluation: str = "l2", seed=0, method: str = "auto",
-                      true_max_evaluations: int | None = None, small_coalitions: str = "fewer_groups",
-                      **tournament_kwargs) -> PointsVsShapley:
-    """Run the tournament once and correlate its points with both Shapley games (paper Fig. 6-7).
-
-    The tournament and every coalition of the true-contribution game use the same ``seed`` and
-    settings. ``method="auto"`` computes the true game exactly for ``n <= 12`` (``2^n`` tournament
-    runs) and by stratified Monte Carlo with ``true_max_evaluations`` tournament runs (default
-    ``200 n``) above; the published game exactly / in closed form up to ``n = 22`` and by Monte
-    Carlo above.
-
-    Examples
-    --------
-    >>> from crowd_sft.tournament import make_instance
-    >>> r = points_vs_shapley(make_instance(6, 0), n_groups=2, seed=1, rounds=20)
-    >>> sorted(r.comparison.pearson)
-    ['published', 'published~true', 'true']
-    """
-    from crowd_sft.shapley import shapley_values
-    from crowd_sft.tournament import run_tournament
-
-    def fresh():
-        if isinstance(seed, np.random.SeedSequence):
-            return np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key, pool_size=seed.pool_size)
-        return seed
-
-    run = run_tournament(instance.users, instance.expert, instance.x0, n_groups=n_groups, evaluation=evaluation,
-                         seed=fresh(), **tournament_kwargs)
-    pub_game = PublishedGame(instance.users, instance.expert, evaluation)
-    pub = shapley_values(pub_game, method, seed=fresh()) if method in ("auto", "mc") else shapley_values(pub_game, method)
-    true_game = TrueContributionGame(instance.users, instance.expert, instance.x0, seed=fresh(), n_groups=n_groups,
-                                     small_coalitions=small_coalitions, evaluation=evaluation, **tournament_kwargs)
-    n = true_game.n_players
-    if method in ("auto", "mc") and (n > 12 or method == "mc"):
-        true = shapley_values(true_game, "mc", seed=fresh(), sampler="stratified",
-                              max_evaluations=true_max_evaluations or 200 * n)
-    else:
-        true = shapley_values(true_game, "exact" if method in ("auto", "closed") else method)
-    cmp = compare_points(run.points, published=pub.values, true=true.values)
-    extra = compare_points(pub.values, true=true.values)
-    cmp.pearson["published~true"] = extra.pearson["true"]
-    cmp.spearman["published~true"] = extra.spearman["true"]
-    return PointsVsShapley(points=np.asarray(run.points), published=pub, true=true, comparison=cmp)

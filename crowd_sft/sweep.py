@@ -37,13 +37,12 @@ import io
 import json
 import math
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 
+from ._parallel import Executor
 from ._progress import ProgressBar
 from .data import as_preferences
 from .games import PublishedGame, compare_points
@@ -444,64 +443,22 @@ def run_sweep(cfg: SweepConfig, out_dir=None, *, n_jobs: int = -1, scheduler=Non
     bar = ProgressBar(len(chunks), "sweep", enabled=progress)
     bar.update(skipped)
     with bar:
-        if not todo:
-            pass
-        elif scheduler is not None or dask_local:
-            _run_dask(cfg, todo, done, bar, scheduler, dask_local)
-        else:
-            workers = (os.cpu_count() or 1) if n_jobs in (-1, None) else int(n_jobs)
-            if workers <= 1 or len(todo) == 1:
-                for c in todo:
-                    done(c, _run_chunk(cfg, *c))
-                    bar.update()
+        if todo:
+            if scheduler is not None or dask_local:
+                ex = Executor(scheduler=scheduler, dask_local=dask_local)
             else:
-                pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=get_context("spawn"))
-                try:
-                    futs = {pool.submit(_run_chunk, cfg, *c): c for c in todo}
-                    for f in as_completed(futs):
-                        done(futs[f], f.result())
-                        bar.update()
-                except BaseException:  # Ctrl-C, a failing chunk: drop queued work, keep finished parts
-                    workers_alive = list((getattr(pool, "_processes", None) or {}).values())
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    for proc in workers_alive:  # our own workers: stop the chunks in flight now
-                        proc.terminate()
-                    raise
-                pool.shutdown()
+                workers = (os.cpu_count() or 1) if n_jobs in (-1, None) else int(n_jobs)
+                ex = Executor(max(1, min(workers, len(todo))))
+            with ex:  # Ctrl-C or a failing chunk: queued work is dropped, finished parts are kept
+                for i, rows in ex.as_completed(_run_chunk, [(cfg, *c) for c in todo]):
+                    done(todo[i], rows)
+                    bar.update()
     rows = _canonical(cfg, results)
     summary = summarize(rows)
     res = SweepResult(cfg, rows, summary, out_dir, len(todo), skipped)
     if out_dir is not None and write:
         write_outputs(res, out_dir, figures=figures)
     return res
-
-
-def _run_dask(cfg, todo, done, bar, scheduler, dask_local):
-    from dask.distributed import Client, LocalCluster, as_completed as dask_completed
-
-    cluster = None
-    own_client = False
-    if scheduler is not None and not isinstance(scheduler, str):
-        client = scheduler
-    else:
-        if scheduler is None:
-            cluster = LocalCluster(n_workers=int(dask_local), threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
-            client = Client(cluster)
-        else:
-            client = Client(scheduler)
-        own_client = True
-    try:
-        futures = [client.submit(_run_chunk, cfg, *c, pure=False) for c in todo]
-        which = {f.key: c for f, c in zip(futures, todo)}
-        for f in dask_completed(futures):
-            done(which[f.key], f.result())
-            bar.update()
-    finally:
-        if own_client:
-            client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def _canonical(cfg: SweepConfig, results: dict) -> list[dict]:

@@ -28,14 +28,14 @@ from math import factorial
 import numpy as np
 from numba import njit
 
+from ._validate import check_choice, check_int
 from .data import as_preferences
-from .games import _score  # one scoring kernel for the tournament and the Shapley games
+from .scoring import EVALUATIONS, _score, evaluate  # one scoring implementation (crowd_sft.scoring)
 
 __all__ = ["GROUPINGS", "EVALUATIONS", "REWARDS", "Instance", "RunResult", "make_instance",
            "evaluate", "run_tournament", "run_settings", "draw_randomness", "group_assignment"]
 
 GROUPINGS: tuple[str, ...] = ("random", "epsilon-greedy", "interleaved")
-EVALUATIONS: tuple[str, ...] = ("l2", "l1", "dot")
 REWARDS: tuple[str, ...] = ("rank", "improvement", "shapley")
 """Per-round reward rules. ``"rank"`` (published): rank ``r`` earns ``m - r``.
 ``"improvement"``: group ``g`` earns ``m * gain_g / max_h gain_h`` with
@@ -46,11 +46,7 @@ scaled so that the best group earns ``m``. Both alternatives are the paper's Sec
 which candidate is adopted)."""
 
 
-def _code(value, options, name):
-    try:
-        return options.index(value)
-    except ValueError:
-        raise ValueError(f"{name} must be one of {', '.join(options)}; got {value!r}") from None
+_code = check_choice  # backward-compatible private alias
 
 
 # --------------------------------------------------------------------------- data model
@@ -146,7 +142,7 @@ def make_instance(n_users: int, seed=None, *, preferences=None, x0_low: float = 
     Paper Section IV-B step 1 (Initialization); spec "Data".
     """
     prefs = as_preferences(preferences)
-    n = _check_int(n_users, "n_users", 2)
+    n = check_int(n_users, "n_users", 2)
     if n + 1 > prefs.n_users:
         raise ValueError(f"n_users must be in [2, {prefs.n_users - 1}] for these preferences "
                          f"({prefs.n_users} users; a run uses n_users + 1 of them); got {n}")
@@ -160,56 +156,10 @@ def make_instance(n_users: int, seed=None, *, preferences=None, x0_low: float = 
                     users=np.array(prefs.matrix[keep]), expert=np.array(prefs.matrix[k]), x0=x0)
 
 
-def _check_int(value, name, low, high=None):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
-    v = int(value)
-    if v < low or (high is not None and v > high):
-        rng = f"[{low}, {high}]" if high is not None else f">= {low}"
-        raise ValueError(f"{name} must be in {rng}; got {v}")
-    return v
+_check_int = check_int  # backward-compatible private alias
 
 
 # --------------------------------------------------------------------------- evaluation
-def evaluate(y, e, evaluation: str):
-    """Score ``s(y) = eval(y, e)``, larger is better.
-
-    Parameters
-    ----------
-    y : array_like, shape (d,) or (k, d)
-        Model(s).
-    e : array_like, shape (d,)
-        Expert target.
-    evaluation : {'l2', 'l1', 'dot'}
-        ``'l2'``: ``-||y - e||_2``; ``'l1'``: ``-||y - e||_1``; ``'dot'``: ``y . e`` (raw).
-
-    Returns
-    -------
-    float or numpy.ndarray of shape (k,)
-
-    Examples
-    --------
-    >>> evaluate([3.0, 4.0], [0.0, 0.0], "l2"), evaluate([1.0, 2.0], [3.0, 1.0], "dot")
-    (-5.0, 5.0)
-
-    References
-    ----------
-    Paper Section IV-A (evaluation methods); spec "One run".
-    """
-    code = _code(evaluation, EVALUATIONS, "evaluation")
-    y = np.asarray(y, dtype=np.float64)
-    e = np.asarray(e, dtype=np.float64)
-    if e.ndim != 1 or y.shape[-1:] != e.shape or y.ndim not in (1, 2):
-        raise ValueError(f"y must have shape (d,) or (k, d) and e shape (d,); got {y.shape}, {e.shape}")
-    if code == 0:
-        out = -np.sqrt(np.sum((y - e) ** 2, axis=-1))
-    elif code == 1:
-        out = -np.sum(np.abs(y - e), axis=-1)
-    else:
-        out = np.sum(y * e, axis=-1)
-    return float(out) if y.ndim == 1 else out
-
-
 @njit(cache=True)
 def _l2(y, e):
     acc = 0.0
@@ -307,7 +257,7 @@ def group_assignment(points, keys, u_eps, t, rounds, n_groups, grouping="random"
     ----------
     Paper Section IV-A (grouping methods); spec "Grouping".
     """
-    code = _code(grouping, GROUPINGS, "grouping")
+    code = check_choice(grouping, GROUPINGS, "grouping")
     points = np.ascontiguousarray(points, dtype=np.float64)
     out = np.empty(points.shape[0], dtype=np.int64)
     _assign_groups(points, np.ascontiguousarray(keys, dtype=np.float64), float(u_eps), int(t),
@@ -573,8 +523,8 @@ def _validate_run(users, expert, x0, n_groups, grouping, evaluation, rounds, del
     for name, arr in (("users", users), ("expert", expert), ("x0", x0)):
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{name} must be finite (no NaN or inf entries)")
-    m = _check_int(n_groups, "n_groups", 2, n)
-    _check_int(rounds, "rounds", 0)
+    m = check_int(n_groups, "n_groups", 2, n)
+    check_int(rounds, "rounds", 0)
     if not (0.0 < float(delta) <= 1.0):
         raise ValueError(f"delta must be in (0, 1]; got {delta}")
     if not (0.0 <= float(error_prob) < 1.0):
@@ -583,8 +533,8 @@ def _validate_run(users, expert, x0, n_groups, grouping, evaluation, rounds, del
         raise ValueError(f"weight_power must be a finite number >= 0; got {weight_power}")
     if not np.isfinite(threshold):
         raise ValueError(f"converge_threshold must be finite; got {threshold}")
-    codes = (_code(grouping, GROUPINGS, "grouping"), _code(evaluation, EVALUATIONS, "evaluation"),
-             _code(reward, REWARDS, "reward"))
+    codes = (check_choice(grouping, GROUPINGS, "grouping"), check_choice(evaluation, EVALUATIONS, "evaluation"),
+             check_choice(reward, REWARDS, "reward"))
     return users, expert, x0, m, codes
 
 

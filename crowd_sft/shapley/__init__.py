@@ -6,7 +6,8 @@ Estimators (all return a :class:`ShapleyResult` with ``values``, ``stderr``, uni
 * :func:`exact_shapley` -- Gray-code enumeration, O(2^n) beyond the value evaluations; numba
   incremental kernel for the published mean-vector game (n = 25 in about a second).
 * :func:`closed_form_shapley` -- O(n) closed form of the dot-product game.
-* :func:`monte_carlo_shapley` -- antithetic / plain permutation or stratified sampling with
+* :func:`monte_carlo_shapley` -- antithetic / plain permutation or stratified sampling (sampler
+  objects in :mod:`crowd_sft.shapley.samplers` carry each scheme's own options) with
   standard errors, composable stopping rules (:mod:`crowd_sft.shapley.stopping`), a hard budget,
   process-pool or Dask workers.
 * :func:`kernel_shap` -- KernelSHAP: the published estimator (``variant="published"``) and the
@@ -18,19 +19,21 @@ spec ``shared/spec/crowd_sft.md`` "Shapley values as published".
 """
 from __future__ import annotations
 
-from crowd_sft.games import MemoGame, PublishedGame, as_game
+from ..games import MemoGame, PublishedGame, as_game
 
 from ._result import ShapleyResult
 from .exact import EXACT_MAX_PLAYERS, EXACT_MAX_PLAYERS_FAST, closed_form_shapley, exact_shapley, mean_game_closed_form
 from .kernelshap import KERNEL_VARIANTS, kernel_shap
 from .montecarlo import SAMPLERS, monte_carlo_shapley
+from .samplers import AntitheticSampler, PermutationSampler, Sampler, StratifiedSampler
 from .stopping import (EstimatorState, MaxEvaluations, MaxSamples, MaxTime, NeverStop, RankStable,
                        StandardErrorBelow, StoppingCriterion)
 
 __all__ = ["ShapleyResult", "shapley_values", "exact_shapley", "closed_form_shapley", "monte_carlo_shapley",
            "kernel_shap", "mean_game_closed_form", "METHODS", "SAMPLERS", "KERNEL_VARIANTS", "EXACT_MAX_PLAYERS",
            "EXACT_MAX_PLAYERS_FAST", "StoppingCriterion", "EstimatorState", "MaxEvaluations", "MaxSamples", "MaxTime",
-           "StandardErrorBelow", "RankStable", "NeverStop"]
+           "StandardErrorBelow", "RankStable", "NeverStop", "Sampler", "AntitheticSampler", "PermutationSampler",
+           "StratifiedSampler"]
 
 METHODS = ("exact", "mc", "kernel", "closed", "auto")
 

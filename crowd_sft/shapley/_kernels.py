@@ -10,7 +10,7 @@ import math
 import numpy as np
 from numba import njit
 
-from crowd_sft.games import _score_sum
+from ..scoring import _score_sum
 
 RESYNC_MASK = (1 << 16) - 1  # recompute the running sum from scratch every 65536 Gray steps
 

@@ -1,11 +1,13 @@
-"""Result object, validation helpers and a tiny stderr progress bar."""
+"""The Shapley result object and the seed helper (validation: :mod:`crowd_sft._validate`)."""
 from __future__ import annotations
 
-import sys
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from .._progress import ProgressBar
+from .._validate import check_int as _check_int
+from .._validate import check_positive as _check_positive
 
 
 @dataclass
@@ -87,24 +89,9 @@ class ShapleyResult:
         }
 
 
-def check_int(value, name: str, low: int, high: int | None = None) -> int:
-    """Return ``int(value)`` or raise ValueError naming ``name`` and its valid range."""
-    rng = f">= {low}" if high is None else f"in {low}..{high}"
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer {rng}, got {value!r}")
-    if value < low or (high is not None and value > high):
-        raise ValueError(f"{name} must be an integer {rng}, got {value!r}")
-    return int(value)
-
-
-def check_positive(value, name: str) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
-    if not (x > 0.0) or not np.isfinite(x):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return x
+# validation lives in crowd_sft._validate (one validator module); re-exported for old imports
+check_int = _check_int
+check_positive = _check_positive
 
 
 def seed_sequence(seed) -> np.random.SeedSequence:
@@ -122,28 +109,7 @@ def seed_sequence(seed) -> np.random.SeedSequence:
     raise ValueError(f"seed must be a non-negative int, SeedSequence, Generator or None; got {seed!r}")
 
 
-class Progress:
-    """Minimal progress bar on stderr, active only when stderr is a TTY (or ``enabled=True``)."""
-
-    def __init__(self, label: str, total: float, enabled: bool | None = None):
-        self.label = label
-        self.total = max(float(total), 1e-12)
-        self.enabled = sys.stderr.isatty() if enabled is None else bool(enabled)
-        self._last = 0.0
-
-    def update(self, done: float, extra: str = "") -> None:
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if now - self._last < 0.2 and done < self.total:
-            return
-        self._last = now
-        frac = min(max(done / self.total, 0.0), 1.0)
-        bar = "#" * int(30 * frac)
-        sys.stderr.write(f"\r{self.label} [{bar:<30}] {100 * frac:5.1f}% {extra}")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+def Progress(label: str, total: float, enabled: bool | None = None) -> ProgressBar:
+    """The package progress bar (:class:`crowd_sft._progress.ProgressBar`) counting evaluations;
+    call ``bar.set(done, extra)``."""
+    return ProgressBar(int(max(total, 1)), label, enabled=enabled)

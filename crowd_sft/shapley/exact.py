@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from crowd_sft.games import MemoGame, PublishedGame, TableGame, as_game
+from ..games import MemoGame, PublishedGame, TableGame, as_game
 
 from ._kernels import _gray_exact_mean_game, _gray_exact_table, shapley_weights
 from ._result import Progress, ShapleyResult
@@ -99,7 +99,7 @@ def exact_shapley(game, *, progress: bool | None = None) -> ShapleyResult:
             codes = np.arange(b0, min(b0 + _BATCH, total), dtype=np.int64)
             masks = ((codes[:, None] >> bits) & 1).astype(bool)
             table[b0:b0 + codes.size] = g.values(masks)
-            bar.update(b0 + codes.size)
+            bar.set(b0 + codes.size)
         bar.close()
     w, c = shapley_weights(n)
     phi = np.empty(n)

@@ -35,7 +35,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from crowd_sft.games import MemoGame, as_game
+from ..games import MemoGame, as_game
 
 from ._kernels import _design_moments, _kernelshap_sample
 from ._lars import lars_active_set

@@ -52,9 +52,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crowd_sft.games import MemoGame, PublishedGame, as_game
+from .._parallel import Executor
+from ..games import MemoGame, PublishedGame, as_game
 
 from ._kernels import _mc_perm_mean_game, _strat_mean_game
+from .samplers import AntitheticSampler, PermutationSampler, Sampler, StratifiedSampler, as_sampler  # noqa: F401
 from ._result import Progress, ShapleyResult, check_int, check_positive, seed_sequence
 from .stopping import (EstimatorState, MaxEvaluations, StandardErrorBelow, StoppingCriterion,
                        hard_evaluation_limit)
@@ -111,7 +113,7 @@ def _estimate(stats: _Stats, sampler: str, n: int, ext_const=None, wbin=None):
 def _after_round(state, stats, crit, max_calls, n, bar):
     """Progress bar, then ``(stop_reason, converged)`` if the estimation stops after this round, else
     ``(None, False)``: the stopping criterion first, then the cap on coalition calls (repeats included)."""
-    bar.update(state.evaluations, f"se={np.max(state.stderr):.3g}")
+    bar.set(state.evaluations, f"se={np.max(state.stderr):.3g}")
     if crit(state):
         fired = crit.fired(state)
         return " and ".join(repr(f) for f in fired) or repr(crit), any(f.converges for f in fired)
@@ -305,53 +307,14 @@ def _chunk_task(token: str, game, sampler: str, fast: bool, ss, size: int, first
 
 
 # ----------------------------------------------------------------------------- execution
-class _Runner:
-    """Runs lists of chunk tasks inline, in a process pool, on a user executor or on Dask."""
+class _Runner(Executor):
+    """The package executor (:class:`crowd_sft._parallel.Executor`) running chunk tasks in order."""
 
     def __init__(self, n_jobs: int, scheduler, executor, mp_context: str):
-        self.kind = "serial"
-        self._own = None
-        if scheduler is not None:
-            try:
-                from dask.distributed import Client
-            except ImportError as exc:  # pragma: no cover - optional dependency
-                raise ValueError("scheduler= needs dask.distributed (pip install 'dask[distributed]')") from exc
-            if isinstance(scheduler, str):
-                self.client = Client(scheduler)
-                self._own = self.client
-            elif isinstance(scheduler, Client):
-                self.client = scheduler
-            else:
-                raise ValueError(f"scheduler must be a dask.distributed Client or an address string, got {scheduler!r}")
-            self.kind = "dask"
-        elif executor is not None:
-            if not hasattr(executor, "submit"):
-                raise ValueError("executor must be a concurrent.futures.Executor (with .submit)")
-            self.pool = executor
-            self.kind = "executor"
-        elif n_jobs > 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            self.pool = ProcessPoolExecutor(max_workers=n_jobs, mp_context=multiprocessing.get_context(mp_context))
-            self._own = self.pool
-            self.kind = "process"
+        super().__init__(n_jobs, scheduler=scheduler, executor=executor, mp_context=mp_context)
 
     def run(self, tasks: list[tuple]) -> list[_Stats]:
-        if self.kind == "serial" or len(tasks) == 0:
-            return [_chunk_task(*t) for t in tasks]
-        if self.kind == "dask":
-            futs = [self.client.submit(_chunk_task, *t, pure=False) for t in tasks]
-            return self.client.gather(futs)
-        futs = [self.pool.submit(_chunk_task, *t) for t in tasks]
-        return [f.result() for f in futs]
-
-    def close(self):
-        if self._own is not None:
-            if self.kind == "dask":
-                self._own.close()
-            else:
-                self._own.shutdown(wait=True, cancel_futures=True)
+        return self.map(_chunk_task, tasks)
 
 
 def _complete(n: int, evaluations: int, fast: bool, kind: str) -> bool:
@@ -378,12 +341,11 @@ def _worst_new(sampler: str, n: int, units: int, first: bool, extremes: bool = F
 
 
 def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_evaluations: int | None = None,
-                        sampler: str = "antithetic", stop: StoppingCriterion | None = None, n_jobs: int = 1,
+                        sampler="antithetic", stop: StoppingCriterion | None = None, n_jobs: int = 1,
                         scheduler=None, executor=None, chunk_size: int | None = None, chunks_per_round: int = 4,
                         fast: bool = True, mp_context: str = "spawn", progress: bool | None = None,
-                        max_calls: int | None = None, exact_extremes: bool = True, strata: int | None = None,
-                        pilot: int = 4, exact_small_strata: bool | None = None, exact_when_complete: bool = True,
-                        n_players: int | None = None) -> ShapleyResult:
+                        max_calls: int | None = None, exact_when_complete: bool = True,
+                        n_players: int | None = None, **sampler_options) -> ShapleyResult:
     """Monte Carlo Shapley values with per-player standard errors.
 
     Parameters
@@ -398,7 +360,9 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
         Hard budget of unique coalition evaluations, never exceeded (default ``1000 n``, or
         ``10_000 n`` with ``target_se``/``stop``). A ``MaxEvaluations(k)`` that can stop on its own
         in ``stop`` (joined by ``|``) is enforced as a hard budget too.
-    sampler : {"antithetic", "permutation", "stratified"}
+    sampler : {"antithetic", "permutation", "stratified"} or Sampler
+        A name (default options) or a sampler object carrying the options of that scheme
+        (:mod:`crowd_sft.shapley.samplers`).
     stop : StoppingCriterion, optional
         Any combination of criteria from :mod:`crowd_sft.shapley.stopping`; combined with ``|``
         with the ``target_se`` criterion and always with the hard budget.
@@ -416,24 +380,12 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
         Cap on coalition values *computed or looked up* including repeats (default
         ``4 * max_evaluations``). It ends sampling when the unique budget cannot be reached,
         e.g. for small ``n`` where all ``2^n`` coalitions are soon known.
-    exact_extremes : bool
-        Permutation samplers: compute the two single-coalition strata exactly (a player first
-        in the order adds ``v({i}) - v(empty)``, last adds ``v(N) - v(N-i)``; ``2n + 2`` extra
-        evaluations once) and sample only the middle positions. Unbiased; for the published
-        game it removes most of the variance (``v(empty) = eval(0, e)`` is far from every
-        ``v({i})``). Default True.
-    strata : int, optional
-        Stratified sampler: number of size bins ``K`` (sizes ``1..n-2`` cut into K contiguous bins,
-        size uniform within a bin; ``K = n-2`` is full size stratification). Default: as many as
-        the pilot can afford with a quarter of the budget.
-    pilot : int
-        Stratified sampler: draws per (player, bin) in the first round (>= 2). Later rounds
-        allocate draws to bins by Neyman allocation ``~ w_b sigma_b`` with ``sigma_b`` pooled
-        over players.
-    exact_small_strata : bool, optional
-        Stratified sampler: enumerate the size strata ``s = 1`` and ``s = n-2`` exactly (each has
-        only ``n-1`` coalitions per player, ``n(n-1)`` evaluations in all, where random draws would
-        mostly repeat coalitions). Default: when that costs at most a tenth of the budget.
+    **sampler_options
+        Deprecated: ``exact_extremes``, ``strata``, ``pilot`` and ``exact_small_strata`` now live on
+        the sampler objects (:class:`~crowd_sft.shapley.samplers.PermutationSampler`,
+        :class:`~crowd_sft.shapley.samplers.AntitheticSampler`,
+        :class:`~crowd_sft.shapley.samplers.StratifiedSampler`); given here they still work,
+        with a ``DeprecationWarning``.
     exact_when_complete : bool
         Once all ``2^n`` coalitions have been evaluated (small ``n``; serial runs or the published
         game), return the exact values computed from them (``stderr`` 0) instead of sampling on.
@@ -476,8 +428,12 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
     t0 = time.perf_counter()
     g = as_game(game, n_players)
     n = g.n_players
-    if sampler not in SAMPLERS:
-        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
+    sampler_obj = as_sampler(sampler, **sampler_options)
+    sampler = sampler_obj.name
+    exact_extremes = getattr(sampler_obj, "exact_extremes", True)
+    strata = getattr(sampler_obj, "strata", None)
+    pilot = getattr(sampler_obj, "pilot", 4)
+    exact_small_strata = getattr(sampler_obj, "exact_small_strata", None)
     if n_jobs == -1:
         n_jobs = os.cpu_count() or 1
     n_jobs = check_int(n_jobs, "n_jobs", 1)

@@ -40,19 +40,28 @@ class StoppingCriterion:
     stopping by this criterion means "accurate enough" (True) or "out of budget" (False)."""
 
     converges = False
+    _last: bool | None = None
 
     def __call__(self, state: EstimatorState) -> bool:
-        return bool(self._check(state))
+        self._last = bool(self._check(state))
+        return self._last
 
     def _check(self, state: EstimatorState) -> bool:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def reset(self) -> None:
         """Forget internal history (called at the start of every estimation)."""
+        self._last = None
 
     def fired(self, state: EstimatorState) -> list["StoppingCriterion"]:
-        """The leaf criteria that currently say stop (for reporting)."""
-        return [self] if self(state) else []
+        """The leaf criteria that said stop at the last call (for reporting).
+
+        Uses the verdict of the last ``__call__`` instead of asking again, so that stateful criteria
+        (:class:`RankStable`) advance their history exactly once per round, however they are combined.
+        """
+        if self._last is None:
+            self(state)
+        return [self] if self._last else []
 
     def __or__(self, other: "StoppingCriterion") -> "StoppingCriterion":
         return _Or(self, _check_crit(other))
@@ -78,9 +87,11 @@ class _Or(StoppingCriterion):
     def __call__(self, state):
         ra = self.a(state)  # evaluate both so stateful criteria keep their history current
         rb = self.b(state)
-        return ra or rb
+        self._last = ra or rb
+        return self._last
 
     def reset(self):
+        self._last = None
         self.a.reset()
         self.b.reset()
 
@@ -99,9 +110,11 @@ class _And(StoppingCriterion):
     def __call__(self, state):
         ra = self.a(state)
         rb = self.b(state)
-        return ra and rb
+        self._last = ra and rb
+        return self._last
 
     def reset(self):
+        self._last = None
         self.a.reset()
         self.b.reset()
 
@@ -118,13 +131,17 @@ class _Not(StoppingCriterion):
         self.a = a
 
     def __call__(self, state):
-        return not self.a(state)
+        self._last = not self.a(state)  # the inner criterion is asked once per round
+        return self._last
 
     def reset(self):
+        self._last = None
         self.a.reset()
 
     def fired(self, state):
-        return [self] if self(state) else []
+        if self._last is None:
+            self(state)
+        return [self] if self._last else []
 
     def __repr__(self):
         return f"~{self.a!r}"
@@ -231,12 +248,14 @@ class RankStable(StoppingCriterion):
     def reset(self):
         self._prev = None
         self._streak = 0
+        self._last = None
 
     def __call__(self, state):
         ranks = np.argsort(np.argsort(-state.values, kind="stable"), kind="stable").astype(float)
         prev, self._prev = self._prev, ranks
         if prev is None or state.min_count < self.min_samples:
             self._streak = 0
+            self._last = False
             return False
         if ranks.size < 2:
             rho = 1.0
@@ -244,10 +263,8 @@ class RankStable(StoppingCriterion):
             a, b = ranks - ranks.mean(), prev - prev.mean()
             rho = float(a @ b / np.sqrt((a @ a) * (b @ b)))
         self._streak = self._streak + 1 if rho >= self.threshold - 1e-15 else 0
-        return self._streak >= self.patience
-
-    def fired(self, state):  # do not advance the history twice
-        return [self] if self._streak >= self.patience else []
+        self._last = self._streak >= self.patience
+        return self._last
 
     def __repr__(self):
         return f"RankStable(threshold={self.threshold}, patience={self.patience})"

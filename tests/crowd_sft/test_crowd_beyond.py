@@ -22,7 +22,9 @@ def test_adversaries_replace_the_stated_fraction():
 
 
 def test_inverted_adversaries_get_low_shapley_values():
-    cfg = SweepConfig(users=(12,), groups=(3,), runs=1, rounds=30, adversary_fraction=0.25, adversary_kind="inverted")
+    # paired seeding: the replayed run uses the instance drawn with key (n, run, 0)
+    cfg = SweepConfig(users=(12,), groups=(3,), runs=1, rounds=30, adversary_fraction=0.25, adversary_kind="inverted",
+                      paired=True)
     clean = make_instance(12, np.random.SeedSequence(0, spawn_key=(12, 0, 0)))
     inst = _instance(cfg, 12, 0, ())
     bad = np.any(inst.users != clean.users, axis=1)
@@ -44,10 +46,19 @@ def test_run_beyond_small(tmp_path):
 
 
 def test_cli_experiment1_json():
-    r = subprocess.run([sys.executable, "-m", "crowd_sft", "experiment1", "--targets", "3", "--json"],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run([sys.executable, "-m", "crowd_sft", "experiment1", "--targets", "3", "--seeds", "4", "--json"],
+                       capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    out = json.loads(r.stdout)
+    doc = json.loads(r.stdout)
+    out, summ = doc["targets"], doc["summary"]
+    assert summ["seeds"] == 4 and summ["ci"][0] < summ["mean_relative_reduction"] < summ["ci"][1]
     assert len(out) == 3 and all(len(o["multi_distances"]) == 3 for o in out)
     for o in out:
         assert o["relative_reduction"] == pytest.approx(1 - o["multi_distances"][-1] / o["single_distance"])
+
+
+def test_cli_experiment1_exhausted_pool_is_one_line_exit_2():
+    r = subprocess.run([sys.executable, "-m", "crowd_sft", "experiment1", "--targets", "2", "--samples", "10",
+                        "--clones", "2", "--iterations", "5"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and "iterations=5 with clones=2" in r.stderr

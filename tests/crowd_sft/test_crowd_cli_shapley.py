@@ -10,7 +10,8 @@ import pytest
 
 from crowd_sft.__main__ import main
 from crowd_sft.data import load_preferences
-from crowd_sft.games import PublishedGame, points_vs_shapley
+from crowd_sft.analysis import points_vs_shapley
+from crowd_sft.games import PublishedGame
 from crowd_sft.shapley import exact_shapley
 from crowd_sft.tournament import make_instance
 
@@ -72,3 +73,23 @@ def test_points_vs_shapley_small():
     r = points_vs_shapley(make_instance(6, 3), n_groups=2, seed=5, rounds=30)
     assert r.true.method == "exact" and r.true.evaluations == 64
     assert r.points.shape == (6,) and -1 <= r.comparison.pearson["true"] <= 1
+
+
+def test_compare_points_labels_say_what_is_correlated(capsys):
+    """The third correlation is between the two Shapley vectors, not with the points: say so."""
+    from crowd_sft.__main__ import main
+
+    argv = ["shapley", "--users", "5", "--seed", "2", "--method", "exact", "--game", "true", "--groups", "2",
+            "--rounds", "20", "--compare-points"]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "published Shapley vs true Shapley" in text and "points vs published~true" not in text
+    assert main(argv + ["--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    c = out["compare_points"]
+    assert "no points" in c["labels"]["published~true"]
+    pvs = points_vs_shapley(make_instance(5, 2), n_groups=2, seed=np.random.SeedSequence(2, spawn_key=(1,)),
+                            grouping="random", rounds=20)
+    pear = np.corrcoef(pvs.published.values, pvs.true.values)[0, 1]
+    assert c["pearson"]["published~true"] == pytest.approx(pear)
+    assert c["pearson"]["published"] == pytest.approx(np.corrcoef(c["points"], pvs.published.values)[0, 1])

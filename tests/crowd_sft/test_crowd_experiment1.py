@@ -77,3 +77,49 @@ def test_bad_input(kw, match):
         run_experiment1(np.ones((10, 3)), np.zeros(3), **kw)
     with pytest.raises(ValueError, match="NaN"):
         run_experiment1(np.full((10, 3), np.nan), np.zeros(3))
+
+
+def test_pool_exhaustion_is_refused_and_the_limit_is_exact():
+    from crowd_sft.experiment1 import max_iterations, min_samples_needed
+
+    need = min_samples_needed(3, 3)
+    assert need == 8  # 8 -> 5 -> 3 in the worst case: every clone still gets one sample
+    # the old rule clones * iterations <= k let k = 10 with 2 x 5 through (10 -> 5 -> 2 -> 1: an empty clone);
+    # 2 clones halve the pool, so 5 iterations need 32 -> 16 -> 8 -> 4 -> 2
+    with pytest.raises(ValueError, match=r"iterations=5 with clones=2.*at least 32 samples"):
+        run_experiment1(np.ones((10, 3)), np.zeros(3), clones=2, iterations=5)
+    with pytest.raises(ValueError, match="iterations=3 with clones=3"):
+        run_experiment1(np.ones((7, 3)), np.zeros(3), clones=3, iterations=3)
+    with pytest.raises(ValueError, match="clones=1"):
+        run_experiment1(np.ones((7, 3)), np.zeros(3), clones=1, iterations=2)
+    # at the limit, every seed gives finite distances and non-empty winners (exhaustive over the split draws)
+    rng = np.random.default_rng(0)
+    samples = rng.normal(size=(need, 3))
+    for seed in range(200):
+        r = run_experiment1(samples, np.zeros(3), clones=3, iterations=3, target=np.full(3, 5.0),
+                            fine_tune=_exact_tune, embed=_exact_embed, seed=seed)
+        assert np.all(np.isfinite(r.multi_distances)) and all(len(w) >= 1 for w in r.winners)
+    assert max_iterations(need, 3) == 3 and max_iterations(need - 1, 3) == 2
+
+
+def test_non_finite_callable_output_raises_instead_of_returning_nan():
+    with pytest.raises(ValueError, match="non-finite"):
+        run_experiment1(np.ones((10, 3)), np.zeros(3), fine_tune=lambda m, s, r: np.full(3, np.nan),
+                        embed=_exact_embed, seed=0)
+    with pytest.raises(ValueError, match="undefined"):  # single model hits the target: reduction 0/0
+        run_experiment1(np.ones((10, 3)), np.zeros(3), fine_tune=_exact_tune, embed=_exact_embed, seed=0)
+
+
+def test_reduction_over_seeds_reports_mean_and_interval():
+    from crowd_sft.experiment1 import reduction_over_seeds
+
+    base, targets = synthetic_targets(n_targets=3, seed=0)
+    a = reduction_over_seeds(targets, base, seeds=6, seed=1)
+    b = reduction_over_seeds(targets, base, seeds=6, seed=1)
+    np.testing.assert_array_equal(a.per_seed, b.per_seed)
+    assert a.ci[0] < a.mean < a.ci[1] and a.mean == pytest.approx(a.per_seed.mean())
+    # the interval is a t-interval over the 6 per-seed means
+    from scipy.stats import t
+    h = t.ppf(0.975, 5) * a.per_seed.std(ddof=1) / np.sqrt(6)
+    assert a.ci[1] - a.mean == pytest.approx(h)
+    assert set(a.per_target) == set(targets)

@@ -414,3 +414,49 @@ def test_memo_game_counts_unique():
     np.testing.assert_allclose(memo.values(m), g.values(m))
     memo.values(m[:1])
     assert memo.evaluations == 2 and memo.calls == 1
+
+
+# ----------------------------------------------------------------------------- sampler objects, ~ criterion
+def test_sampler_objects_equal_legacy_keywords_which_warn():
+    from crowd_sft.shapley import AntitheticSampler, StratifiedSampler
+
+    g = random_published(12, "l1", seed=12)
+    obj = monte_carlo_shapley(g, seed=3, max_evaluations=4000, sampler=StratifiedSampler(exact_small_strata=False,
+                                                                                         pilot=3))
+    with pytest.warns(DeprecationWarning, match="StratifiedSampler"):
+        old = monte_carlo_shapley(g, seed=3, max_evaluations=4000, sampler="stratified", exact_small_strata=False,
+                                  pilot=3)
+    np.testing.assert_array_equal(obj.values, old.values)
+    a = monte_carlo_shapley(g, seed=1, max_evaluations=3000, sampler=AntitheticSampler(exact_extremes=False))
+    with pytest.warns(DeprecationWarning):
+        b = monte_carlo_shapley(g, seed=1, max_evaluations=3000, exact_extremes=False)
+    np.testing.assert_array_equal(a.values, b.values)
+    assert not a.info["exact_extremes"]
+    with pytest.raises(ValueError, match="pilot"):
+        StratifiedSampler(pilot=1)
+    with pytest.raises(ValueError, match="do not apply"):
+        monte_carlo_shapley(g, sampler="antithetic", strata=3)
+
+
+class _Counting(RankStable):
+    def __init__(self, **kw):
+        self.calls = 0
+        super().__init__(**kw)
+
+    def __call__(self, state):
+        self.calls += 1
+        return super().__call__(state)
+
+
+def test_negated_stateful_criterion_is_asked_once_per_round():
+    """~RankStable(...) used to call the inner criterion twice per round (once more in fired())."""
+    g = random_published(10, "l2", seed=5)
+    inner = _Counting(patience=1000, min_samples=2)
+    r = monte_carlo_shapley(g, seed=0, stop=MaxEvaluations(20_000) | ~inner, max_evaluations=20_000,
+                            exact_when_complete=False)
+    assert r.info["rounds"] == inner.calls
+    st = EstimatorState(np.arange(3.0), np.ones(3), 10, 100, 0.0, 1, 100)
+    neg = ~RankStable(patience=2, min_samples=1)
+    seen = [neg(st) for _ in range(3)]
+    assert seen == [True, True, False]  # streak 0, 1, 2 -> stop after two stable checks
+    assert neg.fired(st) == [] and neg.a._streak == 2  # fired() does not advance the history
