@@ -75,6 +75,19 @@ with its 8 report patterns and symbolic table) expand the sigmoids, truncate at 
 replace monomials in the qualities by moments ``E[theta] = mu``, ``E[theta^2] = mu^2 + V``; ``mu`` cancels,
 which is checked.  ``scc`` and DG13/CA use the identity above with exact integer enumeration.
 
+Fourth order (:func:`next_order`)
+--------------------------------
+Whether a local threshold is *the* threshold depends on the next terms, ``q4 = d^4 P(eps; 0) / d eps^4`` and
+``g3`` (``F(w) = gamma0 w + g3 w^3 + ...``), which involve ``Var^2`` and the fourth central moment ``mu4``
+(the third moment cancels).  Per (pair, peer) term, in units of ``z``:
+
+* PPA: ``g3 = -(3 Var^2 + mu4) / 12`` (``= -E[D^4] / 24``): supercritical for every prior;
+* BSST: ``g3 = -(3 Var^2 + mu4) / 24`` per term for every ``y``: supercritical for every prior;
+* APA ``3cycle``: ``m = 3``: ``q4 = -(9 Var^2 + 3 mu4)/8``, ``g3 = -(21 Var^2 + 7 mu4)/48``; for the normal and
+  the uniform prior the bifurcation is supercritical for ``m <= 9`` and **subcritical for m >= 10** (then
+  informed equilibria exist below the local value, at a fold), and the UEI local threshold is locally tight
+  (``q4 < 0``) for ``m <= 11`` but **not for m >= 12**.
+
 Cache
 -----
 Derivations are cached in-process (:func:`functools.lru_cache`) and on disk as JSON, keyed by a SHA-256
@@ -120,8 +133,8 @@ SCC_EXACT_MAX_ITEMS = 7          # 2^21 tournaments; beyond, Monte Carlo with a 
 FD_STEPS = (0.02, 0.01)
 _ROUNDING = 1e-13                # relative rounding level assumed for one exact-engine value
 
-__all__ = ["LocalExpansion", "local_expansion", "local_thresholds", "derivation", "clear_cache", "cache_dir",
-           "prior_variance", "EXPRESSION_VERSION"]
+__all__ = ["LocalExpansion", "local_expansion", "local_thresholds", "next_order", "derivation", "clear_cache",
+           "cache_dir", "prior_variance", "prior_fourth_moment", "EXPRESSION_VERSION"]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -347,7 +360,9 @@ def _expect(sp, expr, thetas, mu, V):
 
 
 def _rat(sp, expr, name):
-    r = sp.nsimplify(sp.simplify(expr))
+    r = sp.simplify(expr)
+    if not r.is_Rational:
+        r = sp.nsimplify(r, rational=True)
     if not r.is_Rational:
         raise AssertionError(f"{name} is not rational: {r}")
     return str(r)
@@ -556,6 +571,328 @@ _DERIVERS = {
     "dg13": lambda m: _derive_chance("dg13", m),
     "ca": lambda m: _derive_chance("ca", m),
 }
+
+
+# ------------------------------------------------------------------------------------------------
+# fourth order: direction of the bifurcations (depends on the prior's kurtosis, not only on Var)
+# ------------------------------------------------------------------------------------------------
+
+_O4 = 4
+
+
+def _o4_tools():
+    """Truncated power series in the efforts with exact ``QQ[theta_a, theta_b, theta_c, V, kappa3, mu4]``
+    polynomial coefficients; qualities centred (``mu = 0`` by translation invariance: payments depend on
+    quality differences only)."""
+    sp = _sp()
+    ta, tb, tc, V, k3, k4 = sp.symbols("theta_a theta_b theta_c V kappa3 mu4")
+    gens = (ta, tb, tc, V, k3, k4)
+
+    def P(x):
+        return sp.Poly(x, *gens, domain="QQ")
+
+    class Series:
+        def __init__(self, d, nv):
+            self.d, self.nv = d, nv
+
+        @staticmethod
+        def const(c, nv):
+            return Series({(0,) * nv: P(c)}, nv)
+
+        def __add__(self, o):
+            d = dict(self.d)
+            for k, v in o.d.items():
+                d[k] = d[k] + v if k in d else v
+            return Series(d, self.nv)
+
+        def __mul__(self, o):
+            if not isinstance(o, Series):
+                return Series({k: v * P(o) for k, v in self.d.items()}, self.nv)
+            d = {}
+            for k1, v1 in self.d.items():
+                for k2, v2 in o.d.items():
+                    k = tuple(a + b for a, b in zip(k1, k2))
+                    if sum(k) <= _O4:
+                        d[k] = d[k] + v1 * v2 if k in d else v1 * v2
+            return Series(d, self.nv)
+
+        def __pow__(self, n):
+            out, base = Series.const(1, self.nv), self
+            while n:
+                if n & 1:
+                    out = out * base
+                base = base * base
+                n >>= 1
+            return out
+
+        def map(self, f):
+            return Series({k: f(v) for k, v in self.d.items()}, self.nv)
+
+    def sigma(idx, lin, nv, sign=1):
+        """``sigma(s e L) = 1/2 + s e L/4 - (s e L)^3/48 + O(e^5)``."""
+        z = [0] * nv
+        k1 = list(z)
+        k1[idx] = 1
+        k3_ = list(z)
+        k3_[idx] = 3
+        return Series({tuple(z): P(sp.Rational(1, 2)), tuple(k1): P(sign * lin / 4),
+                       tuple(k3_): P(-(sign * lin) ** 3 / 48)}, nv)
+
+    moments = {0: 1, 1: 0, 2: V, 3: k3, 4: k4}
+
+    def expect(poly, var):
+        i = gens.index(var)
+        out = P(0)
+        for mon, c in poly.terms():
+            rest = list(mon)
+            k = rest[i]
+            rest[i] = 0
+            out += P(c * moments[k] * sp.prod([g ** e for g, e in zip(gens, rest)]))
+        return out
+
+    return sp, Series, sigma, expect, (ta, tb, tc, V, k3, k4)
+
+
+def _o4_pack(sp, expr, V, k3, k4, name):
+    """``expr = c1 V^2 + c2 mu4`` -> ``[c1, c2]`` (checks that the third moment cancels)."""
+    e = sp.expand(expr)
+    if e.has(k3):
+        raise AssertionError(f"{name} depends on the third moment")
+    c1, c2 = e.coeff(V, 2), e.coeff(k4, 1)
+    if sp.expand(e - c1 * V ** 2 - c2 * k4) != 0:
+        raise AssertionError(f"{name} is not of the form c1 V^2 + c2 mu4: {e}")
+    return [str(sp.Rational(c1)), str(sp.Rational(c2))]
+
+
+def _o4_quantities(sp, ser, V, k3, k4, name):
+    """``q4 = d^4 X(e, 0, ..) / de^4`` at 0 and ``g3`` = coefficient of ``w^3`` in ``dX/de_0 (w, w, ..)``."""
+    q4 = 0
+    g3 = 0
+    for k, v in ser.d.items():
+        if sum(k) != _O4:
+            continue
+        ex = v.as_expr()
+        if k[0] == _O4:
+            q4 += 24 * ex
+        g3 += k[0] * ex
+    return {f"{name}_q4": _o4_pack(sp, q4, V, k3, k4, name), f"{name}_g3": _o4_pack(sp, g3, V, k3, k4, name)}
+
+
+def _derive_pair3_o4(n_items) -> dict:
+    """Fourth order of ``Pr(agree)``, ``Pr(coherent)`` and ``Pr(coherent, agree)`` (3cycle) at ``m``."""
+    sp, Series, sigma, expect, (ta, tb, tc, V, k3, k4) = _o4_tools()
+    n = int(n_items) - 2
+    G = C = A = None
+    for r in (1, -1):
+        tri = Series.const(1, 2) + sigma(0, tb - tc, 2, r) * sigma(0, tc - ta, 2, r) * (-1)
+        tri = tri.map(lambda p: expect(p, tc))
+        F = tri ** n
+        own, peer = sigma(0, ta - tb, 2, r), sigma(1, ta - tb, 2, r)
+        parts = (own * peer * F, own * F, own * peer)
+        G, C, A = parts if G is None else (G + parts[0], C + parts[1], A + parts[2])
+    out = {}
+    for name, ser in (("G", G), ("pC", C), ("pA", A)):
+        ser = ser.map(lambda p: expect(expect(p, ta), tb))
+        out.update(_o4_quantities(sp, ser, V, k3, k4, name))
+    return {"kind": "pair3_o4", "n_items": int(n_items), "coefficients": out}
+
+
+def _derive_triple_o4(_n_items=None) -> dict:
+    """Fourth order of one bonus/penalty term, per table entry (``t = e_0 .. e_3``)."""
+    sp, Series, sigma, expect, (ta, tb, tc, V, k3, k4) = _o4_tools()
+    out = {}
+    probs = {}
+    for si, sj, sk in product((1, -1), repeat=3):
+        pr = sigma(0, ta - tb, 3, si) * sigma(1, tc - tb, 3, sj) * sigma(2, tc - ta, 3, sk)
+        probs[(si, sj, sk)] = pr.map(lambda p: expect(expect(expect(p, ta), tb), tc))
+    for idx in range(4):
+        tot = None
+        for (si, sj, sk), pr in probs.items():
+            if 2 * int(sj == si) + int(sk == -si) == idx:
+                tot = pr if tot is None else tot + pr
+        q = _o4_quantities(sp, tot, V, k3, k4, f"t{idx}")
+        out.update(q)
+    return {"kind": "triple_o4", "coefficients": out}
+
+
+_DERIVERS.update({"pair3_o4": _derive_pair3_o4, "triple_o4": _derive_triple_o4})
+
+
+def prior_fourth_moment(prior) -> float:
+    """Fourth central moment ``mu4 = E (theta - E theta)^4``: ``3 Var^2`` (normal), ``(high - low)^4 / 80``
+    (uniform), ``(excess kurtosis + 3) Var^2`` (scipy; may be ``inf``), else from the quadrature rule."""
+    p = as_prior(prior)
+    if isinstance(p, NormalPrior):
+        return 3.0 * float(p.scale) ** 4
+    if isinstance(p, UniformPrior):
+        return (float(p.high) - float(p.low)) ** 4 / 80.0
+    if isinstance(p, ScipyPrior):
+        v, k = (float(x) for x in p.dist.stats(moments="vk"))
+        return math.inf if not (math.isfinite(v) and math.isfinite(k)) else (k + 3.0) * v * v
+    x, w = p.rule(0.0)
+    mean = float(w @ x)
+    return float(w @ (x - mean) ** 4)
+
+
+def _o4_closed(mech, N, m):
+    """``(q4, g3)`` as pairs of Fractions ``(c1, c2)`` meaning ``c1 Var^2 + c2 mu4`` (payment scale included),
+    or ``None`` (no fourth-order closed form: DG13, CA, scc with m > 3, Monte Carlo rules)."""
+    from mechanisms import APA, BSST, PPA, StatisticRule
+    from mechanisms.custom import CustomMechanism
+    if isinstance(mech, CustomMechanism):
+        return None if mech.statistics is None else _o4_closed(mech.statistics, N, m)
+    TP = comb(m, 2) * (N - 1)
+    TB = comb(m, 2) * (m - 2) * (N - 1) * (N - 2)
+
+    def vec(x):
+        return np.array([_F(x[0]), _F(x[1])], dtype=object)
+    if isinstance(mech, PPA):
+        pair, trip = [0, 0, mech.z, mech.z], None
+    elif isinstance(mech, APA) and (mech.coherence == "3cycle" or m == 3):
+        pair, trip = [0, 0, 0, mech.z], None
+    elif isinstance(mech, BSST):
+        pair, trip = None, [0, mech.y, mech.y, mech.z]
+    elif isinstance(mech, StatisticRule):
+        pair = list(mech.pair) if np.any(mech.pair != 0) else None
+        trip = list(mech.triple) if np.any(mech.triple != 0) else None
+    else:
+        return None
+    q4 = np.array([Fraction(0), Fraction(0)], dtype=object)
+    g3 = q4.copy()
+    if pair is not None:
+        c = derivation("pair3_o4", m)[0]["coefficients"]
+        v = [_F(x) for x in pair]
+        w = {"pA": v[2] - v[0], "pC": v[1] - v[0], "G": v[0] - v[1] - v[2] + v[3]}
+        for name, wt in w.items():
+            q4 = q4 + TP * wt * vec(c[f"{name}_q4"])
+            g3 = g3 + TP * wt * vec(c[f"{name}_g3"])
+    if trip is not None:
+        c = derivation("triple_o4")[0]["coefficients"]
+        for idx, t in enumerate(trip):
+            q4 = q4 + TB * _F(t) * vec(c[f"t{idx}_q4"])
+            g3 = g3 + TB * _F(t) * vec(c[f"t{idx}_g3"])
+    return tuple(q4), tuple(g3)
+
+
+def _o4_numeric(mech, N, m, prior):
+    """Finite differences of the exact engine: ``q4`` by the 5-point fourth difference at ``h = 0.1, 0.05``
+    (Richardson), ``g3`` by a least-squares fit of ``F(w)/w = g1 + g3 w^2 + g5 w^4`` on
+    ``w = 0.05 .. 0.2`` with ``F`` from a 4-point derivative (``delta = 0.01``); error estimates from the
+    Richardson step and from the change when a ``w^6`` term is added, plus rounding."""
+    zeros = np.zeros(N - 1)
+    hs = (0.1, 0.05)
+    own = np.array([-0.2, -0.1, -0.05, 0.0, 0.05, 0.1, 0.2])
+    Pz = dict(zip(own.tolist(), mech.payment_curve(own, zeros, m, prior)))
+    scale = max(abs(x) for x in Pz.values())
+    D4 = {h: (Pz[-2 * h] - 4 * Pz[-h] + 6 * Pz[0.0] - 4 * Pz[h] + Pz[2 * h]) / h ** 4 for h in hs}
+    q4 = (4 * D4[hs[1]] - D4[hs[0]]) / 3
+    eq4 = abs(q4 - D4[hs[1]]) + 16 * _ROUNDING * scale / hs[1] ** 4
+    ws = np.array([0.05, 0.1, 0.15, 0.2])
+    d = 0.01
+    R = []
+    for w in ws:
+        v = mech.payment_curve([w - 2 * d, w - d, w + d, w + 2 * d], np.full(N - 1, w), m, prior)
+        scale = max(scale, float(np.max(np.abs(v))))
+        R.append((v[0] - 8 * v[1] + 8 * v[2] - v[3]) / (12 * d) / w)
+    R = np.array(R)
+    A3 = np.c_[np.ones_like(ws), ws ** 2, ws ** 4]
+    A4 = np.c_[A3, ws ** 6]
+    c3 = np.linalg.lstsq(A3, R, rcond=None)[0]
+    c4 = np.linalg.solve(A4, R)
+    g3 = float(c4[1])
+    eg3 = abs(c4[1] - c3[1]) + 18 * _ROUNDING * scale / (12 * d) / ws[0] / (ws[1] ** 2 - ws[0] ** 2) * 10
+    return {"own_quartic": float(q4), "foc_cubic": g3,
+            "error_estimate": {"own_quartic": float(eq4), "foc_cubic": float(eg3)},
+            "method": "finite differences of the exact engine (Richardson / least squares)"}
+
+
+def next_order(mechanism, n_agents, n_items, prior="normal", *, numeric="auto") -> dict:
+    """Fourth-order terms at zero effort: whether the local thresholds are the actual thresholds.
+
+    With ``P(eps; 0..0) = P0 + a eps^2/2 + q4 eps^4/24 + ...`` and the symmetric first-order condition's
+    payment part ``F(w) = dP/d eps_0 (w; w, ..., w) = gamma0 w + g3 w^3 + ...``, for the cost ``k w^2``:
+
+    * **UEI** near its local threshold ``z/k = 2z/a``: if ``q4 < 0`` small efforts gain less than the
+      quadratic term, so the local threshold is locally tight (``uei_local = 'tight'``); if ``q4 > 0`` UEI
+      already holds slightly below it (``'not tight'``: the global threshold is lower).  ``'flat'``: the payment
+      against uninformed peers does not depend on own effort at all (UEI never holds).
+    * **omega-BNIC** bifurcation at ``gamma0 = 2k``: the informed branch satisfies
+      ``w^2 = (gamma0 - 2k) / (-g3)``.  ``g3 < 0``: *supercritical* (the branch exists exactly above the
+      local threshold, with ``w ~ sqrt((gamma0 - 2k)/|g3|)``); ``g3 > 0``: *subcritical* (an unstable informed
+      branch exists *below* the local threshold, so informed equilibria appear at a fold below it and the
+      omega-BNIC threshold is not the local value).
+
+    These terms depend on the prior through ``Var^2`` and the fourth central moment ``mu4`` (the third
+    moment cancels; checked in the derivation): closed forms ``c1 Var^2 + c2 mu4`` for PPA, BSST, APA
+    ``3cycle`` and StatisticRule (sympy, cached); finite differences of the exact engine otherwise.
+
+    Parameters
+    ----------
+    mechanism, n_agents, n_items, prior
+        As in :func:`local_expansion`.
+    numeric : {'auto', True, False}
+        Also (or, without a closed form, only) the finite-difference values.  ``'auto'`` skips them when a
+        closed form exists.
+
+    Returns
+    -------
+    dict
+        ``own_quartic`` (``q4``), ``foc_cubic`` (``g3``), ``uei_local``, ``bnic_branch``, ``exact``,
+        ``expressions``, ``numeric``, ``notes``.
+
+    Examples
+    --------
+    >>> from mechanisms import APA
+    >>> next_order(APA(), 3, 3, "normal")["bnic_branch"]
+    'supercritical'
+    >>> next_order(APA(), 3, 10, "normal")["bnic_branch"]           # subcritical from m = 10 on (normal)
+    'subcritical'
+    """
+    from agents._validation import check_int
+    N = check_int("n_agents", n_agents, low=3)
+    m = check_int("n_items", n_items, low=2)
+    prior = as_prior(prior)
+    var, mu4 = prior_variance(prior), prior_fourth_moment(prior)
+    closed = _o4_closed(mechanism, N, m)
+    notes = []
+    expressions = {}
+    num = None
+    if closed is not None and math.isfinite(mu4):
+        (q1, q2), (g1, g2) = closed
+        q4 = float(q1) * var * var + float(q2) * mu4
+        g3 = float(g1) * var * var + float(g2) * mu4
+        exact = True
+        zf = _F(mechanism.z)
+        def form(c1, c2):
+            c1, c2 = c1 / zf, c2 / zf
+            return f"({c1})*Var^2 + ({c2})*mu4"
+        expressions = {"own_quartic": f"q4 = [{form(q1, q2)}] * z",
+                       "foc_cubic": f"g3 = [{form(g1, g2)}] * z"}
+        if numeric is True:
+            num = _o4_numeric(mechanism, N, m, prior)
+    else:
+        exact = False
+        if closed is not None:
+            notes.append("infinite fourth moment: no fourth-order expansion")
+            return {"own_quartic": math.nan, "foc_cubic": math.nan, "uei_local": None, "bnic_branch": None,
+                    "exact": False, "expressions": {}, "numeric": None, "notes": notes}
+        if numeric is False:
+            raise ValueError("no closed fourth-order form for this rule: use numeric='auto' or True")
+        num = _o4_numeric(mechanism, N, m, prior)
+        q4, g3 = num["own_quartic"], num["foc_cubic"]
+        notes.append("no closed fourth-order form: finite differences of the exact engine")
+    ex = local_expansion(mechanism, N, m, prior, numeric=False)
+    if getattr(ex, "_flat", False) and ex.own_curvature == 0:
+        uei = "flat"
+    else:
+        tol = 0.0 if exact else num["error_estimate"]["own_quartic"]
+        uei = "tight" if q4 < -tol else "not tight" if q4 > tol else None
+    tol = 0.0 if exact else num["error_estimate"]["foc_cubic"]
+    branch = "supercritical" if g3 < -tol else "subcritical" if g3 > tol else None
+    if branch is None or (uei is None):
+        notes.append("a fourth-order term is zero or not resolved by its error estimate: undecided (None)")
+    return {"own_quartic": float(q4), "foc_cubic": float(g3), "uei_local": uei, "bnic_branch": branch,
+            "exact": exact, "expressions": expressions, "numeric": num, "notes": notes}
 
 
 # ------------------------------------------------------------------------------------------------

@@ -59,8 +59,8 @@ def _cases():
                 for pname in PRIORS:
                     if mname == "apa-scc" and m == 5:
                         continue          # exact scc engine: minutes at m = 5 (enumeration tested below)
-                    if mname == "apa-scc" and m == 4 and pname != "uniform" and N != 3:
-                        continue          # the 3-d normal tensor grid costs ~1 s per value; N = 3 suffices
+                    if mname == "apa-scc" and m == 4 and pname != "uniform" and (N != 3 or pname != "normal"):
+                        continue          # the 3-d normal tensor grid costs ~0.4 s per value; one case suffices
                     out.append((mname, N, m, pname))
     return out
 
@@ -255,3 +255,32 @@ def test_disk_cache_round_trip_and_corruption(tmp_path, monkeypatch):
     assert rec4 == rec and src4 == "derived (cache not writable)"
     assert L.derivation("pair3", 5)[1] == "derived (cache not writable)"    # in memory
     L.clear_cache()
+
+
+@pytest.mark.parametrize("mech,N,m,pname", [(PPA(), 3, 3, "normal"), (PPA(), 4, 5, "uniform"),
+                                            (BSST(1.0, 0.2), 4, 4, "normal"), (BSST(), 3, 5, "uniform"),
+                                            (APA(), 3, 3, "normal"), (APA(), 4, 4, "uniform"),
+                                            (APA(), 3, 5, "scaled-normal"), (APA(), 3, 10, "normal"),
+                                            (StatisticRule([0.1, 0.3, 0.6, 1.0], [0.2, 0.1, 0.5, 0.9]), 4, 4,
+                                             "normal")], ids=str)
+def test_fourth_order_closed_forms_match_finite_differences(mech, N, m, pname):
+    r = L.next_order(mech, N, m, PRIORS[pname], numeric=True)
+    assert r["exact"]
+    num = r["numeric"]
+    for q in ("own_quartic", "foc_cubic"):
+        assert abs(r[q] - num[q]) <= num["error_estimate"][q], (q, r[q], num)
+        if r[q] != 0:
+            assert num["error_estimate"][q] < 0.05 * abs(r[q])
+
+
+def test_fourth_order_classification():
+    for mech in (PPA(), BSST(1.0, 0.3)):
+        r = L.next_order(mech, 4, 5, stats.expon())
+        assert r["uei_local"] == "flat" and r["bnic_branch"] == "supercritical"
+    assert L.next_order(APA(), 3, 9)["bnic_branch"] == "supercritical"
+    assert L.next_order(APA(), 3, 10)["bnic_branch"] == "subcritical"
+    assert L.next_order(APA(), 3, 11, "uniform")["uei_local"] == "tight"
+    assert L.next_order(APA(), 3, 12, "uniform")["uei_local"] == "not tight"
+    # no closed form (DG13): finite differences only
+    r = L.next_order(DG13(), 3, 4, "uniform")
+    assert not r["exact"] and r["uei_local"] == "flat" and r["bnic_branch"] == "supercritical"
