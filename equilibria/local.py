@@ -234,7 +234,10 @@ def cache_dir() -> Path:
     env = os.environ.get("FEEDBACK_MECHANISMS_CACHE")
     if env:
         return Path(env).expanduser()
-    return Path.home() / ".cache" / "feedback-mechanisms" / "sympy"
+    try:
+        return Path.home() / ".cache" / "feedback-mechanisms" / "sympy"
+    except (RuntimeError, KeyError, OSError):      # no home directory: a per-machine temporary one
+        return Path(tempfile.gettempdir()) / "feedback-mechanisms-sympy"
 
 
 def _key(kind: str, n_items, coherence) -> dict:
