@@ -8,10 +8,11 @@ results.
 
 Workers are started with single-threaded BLAS (``OPENBLAS_NUM_THREADS=1`` etc.): each worker
 already owns a core, and threaded BLAS on top oversubscribes the machine (measured: 5x slower on
-2 cores). Dask nannies set the same variables by default. The local pool is a
-``multiprocessing.Pool``: on an error or ``KeyboardInterrupt`` its public ``terminate()`` stops
-the tasks in flight at once (finished results have already been handed over); nothing reaches into
-a pool's private state. Dask futures are cancelled; a user's executor gets its futures cancelled.
+2 cores). Dask nannies set the same variables by default. The local pool (:class:`_ProcessPool`)
+is built on public ``multiprocessing`` API: on an error or ``KeyboardInterrupt`` it terminates
+its workers at once (finished results have already been handed over), and a worker that dies
+raises instead of hanging; nothing reaches into a pool's private state. Dask futures are
+cancelled; a user's executor gets its pending futures cancelled.
 """
 from __future__ import annotations
 
@@ -41,9 +42,79 @@ def single_thread_blas():
                 os.environ.pop(k, None)
 
 
-def _indexed(item):
-    fn, i, args = item
-    return i, fn(*args)
+def _worker(tasks, results):
+    """Worker loop: ``(index, fn, args)`` from ``tasks`` until ``None``; ``(index, ok, value)`` out."""
+    while True:
+        item = tasks.get()
+        if item is None:
+            return
+        i, fn, args = item
+        try:
+            results.put((i, True, fn(*args)))
+        except BaseException as exc:  # noqa: BLE001 - handed to the parent, which re-raises it
+            results.put((i, False, exc))
+
+
+class _ProcessPool:
+    """A minimal process pool on public ``multiprocessing`` API.
+
+    Unlike ``concurrent.futures.ProcessPoolExecutor`` it can stop tasks in flight
+    (``Process.terminate``) on Ctrl-C or an error, and unlike ``multiprocessing.Pool`` it notices a
+    worker that died (crash, OOM kill) and raises instead of waiting forever.
+    """
+
+    def __init__(self, n: int, mp_context: str):
+        import multiprocessing
+
+        self.ctx = multiprocessing.get_context(mp_context)
+        self.n = n
+        self.procs = []
+
+    def run(self, fn, tasks):
+        import queue
+
+        task_q, result_q = self.ctx.Queue(), self.ctx.Queue()
+        for i, t in enumerate(tasks):
+            task_q.put((i, fn, tuple(t)))
+        for _ in range(self.n):
+            task_q.put(None)
+        with single_thread_blas():
+            self.procs = [self.ctx.Process(target=_worker, args=(task_q, result_q), daemon=True)
+                          for _ in range(min(self.n, len(tasks)))]
+            for p in self.procs:
+                p.start()
+        left = len(tasks)
+        try:
+            while left:
+                try:
+                    i, ok, value = result_q.get(timeout=0.5)
+                except queue.Empty:
+                    dead = [p for p in self.procs if p.exitcode not in (None, 0)]
+                    if dead:
+                        raise RuntimeError(f"a worker process died (exit code {dead[0].exitcode}) with "
+                                           f"{left} task(s) unfinished") from None
+                    continue
+                if not ok:
+                    raise value
+                left -= 1
+                yield i, value
+        except BaseException:
+            self.terminate()
+            raise
+        self.close()
+
+    def terminate(self) -> None:
+        for p in self.procs:
+            if p.is_alive():
+                p.terminate()
+        for p in self.procs:
+            p.join()
+        self.procs = []
+
+    def close(self) -> None:
+        for p in self.procs:
+            p.join()
+        self.procs = []
 
 
 class Executor:
@@ -105,11 +176,7 @@ class Executor:
             self.pool = executor
             self.kind = "executor"
         elif n_jobs > 1:
-            import multiprocessing
-
-            # multiprocessing.Pool: its public terminate() stops tasks in flight at once (Ctrl-C)
-            with single_thread_blas():
-                self.pool = multiprocessing.get_context(mp_context).Pool(n_jobs)
+            self.pool = _ProcessPool(n_jobs, mp_context)
             self._own.append(self.pool)
             self.kind = "process"
         self.n_jobs = n_jobs
@@ -146,14 +213,7 @@ class Executor:
                 raise
             return
         if self.kind == "process":
-            try:
-                for i, r in self.pool.imap_unordered(_indexed, [(fn, i, t) for i, t in enumerate(tasks)]):
-                    yield i, r
-            except BaseException:
-                self.pool.terminate()  # public API: workers stop now, finished results are already ours
-                if self.pool in self._own:
-                    self._own.remove(self.pool)
-                raise
+            yield from self.pool.run(fn, tasks)
             return
         with single_thread_blas():
             futs = [self.pool.submit(fn, *t) for t in tasks]
@@ -175,14 +235,8 @@ class Executor:
     # ------------------------------------------------------------------ lifetime
     def close(self) -> None:
         """Shut down what this object started (never a user's pool or client)."""
-        for obj in reversed(self._own):
-            if hasattr(obj, "shutdown"):
-                obj.shutdown(wait=True, cancel_futures=True)
-            elif hasattr(obj, "terminate") and hasattr(obj, "join"):  # multiprocessing.Pool
-                obj.close()
-                obj.join()
-            else:
-                obj.close()
+        for obj in reversed(self._own):  # our process pool, Dask client and LocalCluster: all close()
+            obj.close()
         self._own = []
 
     def __enter__(self):

@@ -408,3 +408,27 @@ def _design_moments(masks, weights, coef, p_mat, zc):
             p_mat[i, j] += comp_w - comp_v[i] - comp_v[j]
         for j in range(c):
             zc[i, j] += comp_c[j]
+
+
+@njit(cache=True)
+def _hash_insert(table, keys):
+    """Insert uint64 ``keys`` into an open-addressing ``table`` (0 = empty slot; a key 0 is stored
+    as the reserved value 2**64 - 1, never a coalition hash here). Returns how many were new.
+    The caller keeps the load factor below 1/2."""
+    mask = np.uint64(table.shape[0] - 1)
+    new = 0
+    for t in range(keys.shape[0]):
+        k = keys[t]
+        if k == np.uint64(0):
+            k = np.uint64(0xFFFFFFFFFFFFFFFF)
+        h = (k * np.uint64(0x9E3779B97F4A7C15)) & mask
+        while True:
+            cur = table[h]
+            if cur == np.uint64(0):
+                table[h] = k
+                new += 1
+                break
+            if cur == k:
+                break
+            h = (h + np.uint64(1)) & mask
+    return new

@@ -55,7 +55,7 @@ import numpy as np
 from .._parallel import Executor
 from ..games import MemoGame, PublishedGame, as_game
 
-from ._kernels import _mc_perm_mean_game, _strat_mean_game
+from ._kernels import _hash_insert, _mc_perm_mean_game, _strat_mean_game
 from .samplers import AntitheticSampler, PermutationSampler, Sampler, StratifiedSampler, as_sampler  # noqa: F401
 from ._result import Progress, ShapleyResult, check_int, check_positive, seed_sequence
 from .stopping import (EstimatorState, MaxEvaluations, StandardErrorBelow, StoppingCriterion,
@@ -181,6 +181,31 @@ def _zobrist(n: int) -> np.ndarray:
     return np.random.default_rng(0x5EED).integers(0, 2**63, size=n, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
 
 
+class _HashSet:
+    """A set of uint64 coalition hashes in a compiled open-addressing table: counts unique
+    coalitions exactly like a Python set of the same hashes, without boxing every hash."""
+
+    def __init__(self):
+        self.table = np.zeros(1 << 12, dtype=np.uint64)
+        self.count = 0
+
+    def update(self, hashes) -> None:
+        h = np.ascontiguousarray(hashes, dtype=np.uint64)
+        if not h.size:
+            return
+        if 2 * (self.count + h.size) > self.table.size:  # grow: rehash the stored keys
+            size = self.table.size
+            while 2 * (self.count + h.size) > size:
+                size *= 2
+            old = self.table[self.table != 0]
+            self.table = np.zeros(size, dtype=np.uint64)
+            _hash_insert(self.table, old)
+        self.count += int(_hash_insert(self.table, h))
+
+    def __len__(self) -> int:
+        return self.count
+
+
 def _perms(rng: np.random.Generator, rows: int, n: int) -> np.ndarray:
     return rng.permuted(np.tile(np.arange(n, dtype=np.int64), (rows, 1)), axis=1)
 
@@ -235,7 +260,7 @@ def _chunk_fast(game: PublishedGame, sampler: str, ss, size: int, first: bool, e
     ext = ext_const is not None
     calls, used = _mc_perm_mean_game(game.users, game.expert, game.code, game.empty_value, perms, anti,
                                      _zobrist(n), ext, ext_const if ext else np.zeros(n), mean, m2, hashes)
-    h = np.unique(hashes[:used])
+    h = hashes[:used].copy()  # duplicates are fine: the driver's hash set counts unique coalitions
     return _Stats(np.full(n, float(size)), mean, m2, size, 0, int(calls) + (1 if first else 0), h)
 
 
@@ -501,14 +526,14 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
     stats: _Stats | None = None
     evaluations = 0
     ext_const = None
-    seen: set = set()  # fast path: hashes of the non-empty coalitions evaluated so far
+    seen = _HashSet()  # fast path: hashes of the non-empty coalitions evaluated so far
     ext_evals = 0
     if extremes:
         if use_fast:
             ext_v = inner.values(_extreme_masks(n))
             z = _zobrist(n)
             full = np.bitwise_xor.reduce(z)
-            seen.update(np.concatenate([z, full ^ z, [full]]).tolist())
+            seen.update(np.concatenate([z, full ^ z, [full]]))
         else:
             ext_v, ext_evals = _memo_for(token, g).values_counted(_extreme_masks(n))
         ext_const = _extreme_const(ext_v, n)
@@ -518,7 +543,7 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
                 pv = inner.values(pmasks)
                 z = _zobrist(n)
                 zp = z[pa] ^ z[pb]
-                seen.update(np.concatenate([zp, np.bitwise_xor.reduce(z) ^ zp]).tolist())
+                seen.update(np.concatenate([zp, np.bitwise_xor.reduce(z) ^ zp]))
             else:
                 pv, k_new = _memo_for(token, g).values_counted(pmasks)
                 ext_evals += k_new
@@ -561,7 +586,7 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
                     chunk_index += 1
                 for res in runner.run(tasks):
                     if res.hashes is not None:
-                        seen.update(res.hashes.tolist())
+                        seen.update(res.hashes)
                         res.hashes = None
                     stats = res if stats is None else stats.merge(res)
                 evaluations = (len(seen) + 1) if use_fast else stats.evaluations + ext_evals
@@ -596,7 +621,7 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
                 chunk_index += 1
             for res in runner.run(tasks):
                 if res.hashes is not None:
-                    seen.update(res.hashes.tolist())
+                    seen.update(res.hashes)
                     res.hashes = None
                 stats = res if stats is None else stats.merge(res)
             if use_fast:
