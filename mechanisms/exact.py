@@ -464,24 +464,31 @@ def _apa_outer_normal(prior, k_levels, refine):
 def _apa_outer_uniform(prior, k_levels, refine):
     """Nested rule in ``delta = theta_a - theta_b`` (graded towards 0 and the corners ``+-span``) and the
     midpoint ``mu`` on ``[low + |delta|/2, high - |delta|/2]`` (graded towards both ends: there one of the
-    qualities is at an edge of the support, where ``T`` has its boundary layers)."""
+    qualities is at an edge of the support, where ``T`` has its boundary layers).
+
+    The ``mu`` panels of every ``delta`` node use the same distances from the two ends (the base spacing
+    and the graded offsets), clipped at the midpoint; clipped panels have zero width and are dropped."""
+    from agents.priors import _gauss_legendre, _GL_ORDER
     lo, hi = prior.low, prior.high
     S = hi - lo
     nb = _n_base(refine, 1)
     hmax = S / (2 * nb)
     offs = hmax * (_GRADE_RATIO ** (1.0 / refine)) ** (-np.arange(1, k_levels + 1, dtype=float))
     d, wd = _gl(_graded_edges(-S, S, 4 * nb, [-S, 0.0, S], offs))
-    TA, TB, DD, WW = [], [], [], []
-    for dk, wk in zip(d, wd):
-        half = 0.5 * abs(dk)
-        a, b = lo + half, hi - half
-        n_mu = max(1, int(math.ceil((b - a) / hmax - 1e-9)))
-        m, wm = _gl(_graded_edges(a, b, n_mu, [a, b], offs[offs < 0.5 * (b - a)]))
-        TA.append(m + 0.5 * dk)
-        TB.append(m - 0.5 * dk)
-        DD.append(np.full(m.size, dk))
-        WW.append(wm * (wk / (S * S)))
-    out = tuple(np.concatenate(v) for v in (TA, TB, DD, WW))
+    dist = np.unique(np.concatenate([offs, hmax * np.arange(1, nb + 1)]))     # distances from an end
+    half = 0.5 * (S - np.abs(d))                                               # half-length of mu's range
+    a = lo + 0.5 * np.abs(d)
+    left = np.minimum(dist[None, :], half[:, None])
+    edges = np.concatenate([np.zeros((d.size, 1)), left, half[:, None], (2 * half)[:, None] - left[:, ::-1],
+                            (2 * half)[:, None]], axis=1) + a[:, None]          # (n_delta, n_edges)
+    xg, wg = _gauss_legendre(_GL_ORDER)
+    lo_e, hi_e = edges[:, :-1, None], edges[:, 1:, None]
+    mu = 0.5 * (lo_e + hi_e) + 0.5 * (hi_e - lo_e) * xg[None, None, :]
+    wmu = 0.5 * (hi_e - lo_e) * wg[None, None, :] * (wd / (S * S))[:, None, None]
+    dd = np.broadcast_to(d[:, None, None], mu.shape)
+    keep = (hi_e - lo_e > 0.0) & np.ones(mu.shape, dtype=bool)
+    mu, wmu, dd = mu[keep], wmu[keep], dd[keep]
+    out = (mu + 0.5 * dd, mu - 0.5 * dd, np.ascontiguousarray(dd), wmu)
     for arr in out:
         arr.setflags(write=False)
     return out
@@ -498,24 +505,28 @@ def _apa_outer_rule(prior, kind, max_abs_eps, refine):
 
 # --- T(u) = E_c[tanh(eps (c - u) / 2)] for eps > 0 ------------------------------------------------
 
-def _logcosh(y):
-    """``log cosh(y)`` without cancellation: ``log1p(2 sinh^2(y/2))`` for ``|y| < 1``, else
-    ``|y| + log1p(exp(-2|y|)) - log 2``."""
-    a = np.abs(np.asarray(y, dtype=float))
-    small = a < 1.0
-    out = np.empty_like(a)
-    s = np.sinh(0.5 * a[small])
-    out[small] = np.log1p(2.0 * s * s)
-    b = a[~small]
-    out[~small] = b + np.log1p(np.exp(-2.0 * b)) - math.log(2.0)
-    return out
+@njit(cache=True)
+def _logcosh_scalar(y):
+    a = abs(y)
+    if a < 1.0:
+        s = math.sinh(0.5 * a)
+        return math.log1p(2.0 * s * s)
+    return a + math.log1p(math.exp(-2.0 * a)) - math.log(2.0)
+
+
+@njit(cache=True)
+def _T_uniform_kernel(u, e, lo, hi, out):
+    c = 2.0 / (e * (hi - lo))
+    for k in range(u.shape[0]):
+        out[k] = c * (_logcosh_scalar(0.5 * e * (hi - u[k])) - _logcosh_scalar(0.5 * e * (lo - u[k])))
 
 
 def _T_uniform(prior, e, u):
     """Closed form: ``(2 / (e S)) [log cosh(e (high - u) / 2) - log cosh(e (low - u) / 2)]``."""
-    S = prior.high - prior.low
-    u = np.asarray(u, dtype=float)
-    return (2.0 / (e * S)) * (_logcosh(0.5 * e * (prior.high - u)) - _logcosh(0.5 * e * (prior.low - u)))
+    u = np.ascontiguousarray(u, dtype=float)
+    out = np.empty(u.size)
+    _T_uniform_kernel(u, float(e), float(prior.low), float(prior.high), out)
+    return out
 
 
 @njit(cache=True)
@@ -681,23 +692,40 @@ def bsst_A_table(prior, E, refine=1):
     return (T * w[None, :]) @ T.T
 
 
+@njit(cache=True)
+def _apa3_vec_kernel(Ta, Tb, d, W, e, p, pos, neg):
+    """``pos = W S (1 - M[b,a])^p`` and ``neg = W (1 - S) (1 - M[a,b])^p`` with ``S = sigmoid(e d)`` and
+    ``M[b,a] = (T(a) - T(b)) / 2 / (1 - exp(e d))``, ``M[a,b] = (T(b) - T(a)) / 2 / (1 - exp(-e d))``."""
+    for k in range(d.shape[0]):
+        x = e * d[k]
+        num = 0.5 * (Ta[k] - Tb[k])
+        if x == 0.0:
+            m_ba = 0.0
+            m_ab = 0.0
+        else:
+            m_ba = num / (-math.expm1(x)) if x < 700.0 else 0.0
+            m_ab = -num / (-math.expm1(-x)) if x > -700.0 else 0.0
+        m_ba = min(max(m_ba, 0.0), 1.0)
+        m_ab = min(max(m_ab, 0.0), 1.0)
+        sk = 0.5 * (1.0 + math.tanh(0.5 * x))
+        pos[k] = W[k] * sk * (1.0 - m_ba) ** p
+        neg[k] = W[k] * (1.0 - sk) * (1.0 - m_ab) ** p
+
+
 def _apa3_vectors(prior, kind, e, p, rule, refine):
     """For own effort ``+e`` and ``-e`` (``e >= 0``): ``W S_i[a,b] (1 - M[b,a])^p`` on the outer nodes,
     with ``M[b, a] = (H(theta_b) - H(theta_a)) / (1 - exp(-e (theta_b - theta_a)))`` (module comment)."""
     ta, tb, d, W = rule
+    pos = np.empty(d.size)
+    neg = np.empty(d.size)
     if e == 0.0:
-        m_ba = m_ab = np.full(ta.size, 0.25)
-    else:
-        Ta = _T_values(prior, kind, e, ta, refine, many=True)
-        Tb = _T_values(prior, kind, e, tb, refine, many=True)
-        num = 0.5 * (Ta - Tb)                    # H(theta_b) - H(theta_a)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            m_ba = num / (-np.expm1(e * d))
-            m_ab = -num / (-np.expm1(-e * d))
-        m_ba = np.clip(np.nan_to_num(m_ba, nan=0.0), 0.0, 1.0)
-        m_ab = np.clip(np.nan_to_num(m_ab, nan=0.0), 0.0, 1.0)
-    s = _s(e * d)
-    return W * s * (1.0 - m_ba) ** p, W * (1.0 - s) * (1.0 - m_ab) ** p
+        pos[:] = W * (0.5 * 0.75 ** p)
+        neg[:] = pos
+        return pos, neg
+    Ta = _T_values(prior, kind, e, ta, refine, many=True)
+    Tb = _T_values(prior, kind, e, tb, refine, many=True)
+    _apa3_vec_kernel(Ta, Tb, d, W, float(e), int(p), pos, neg)
+    return pos, neg
 
 
 _APA_VEC_CACHE: dict = {}
