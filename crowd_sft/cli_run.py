@@ -89,7 +89,8 @@ def _cmd_run(args) -> int:
             d["points"] = rec.points.tolist()
             d["shapley"] = rec.shapley.tolist()
             runs.append(d)
-        json.dump(_json_clean({"config": cfg.to_json(), "runs": runs, "summary": summary}), sys.stdout,
+        json.dump(_json_clean({"config": dict(cfg.to_json(), provenance=cfg.provenance()), "runs": runs,
+                               "summary": summary}), sys.stdout,
                   allow_nan=False)
         sys.stdout.write("\n")
     else:

@@ -59,10 +59,13 @@ def _pick(values, preferred):
 
 def save(fig, path) -> list[Path]:
     """Save ``fig`` as ``path`` (PNG, 200 dpi) and beside it as SVG; returns both paths."""
+    from matplotlib import rc_context
+
     path = Path(path)
     fig.savefig(path, dpi=DPI, metadata={"Software": None})
     svg = path.with_suffix(".svg")
-    fig.savefig(svg, metadata={"Date": None, "Creator": None})
+    with rc_context({"svg.fonttype": "none", "svg.hashsalt": "crowd_sft"}):  # text stays text; stable ids
+        fig.savefig(svg, metadata={"Date": None, "Creator": None})
     return [path, svg]
 
 

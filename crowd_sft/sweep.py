@@ -221,7 +221,8 @@ def code_fingerprint() -> str:
     """SHA-256 of the sources that determine a run's numbers (tournament, sweep, games, Shapley
     estimators, bundled data), so that a sweep never resumes parts computed by other code."""
     root = Path(__file__).parent
-    files = [root / "tournament.py", root / "sweep.py", root / "games.py", root / "data" / "user_genre_mean.npz"]
+    files = [root / "scoring.py", root / "tournament.py", root / "sweep.py", root / "games.py",
+             root / "data" / "user_genre_mean.npz"]
     shap = root / "shapley"
     files += sorted(shap.glob("*.py")) if shap.is_dir() else [root / "shapley.py"]
     h = hashlib.sha256()

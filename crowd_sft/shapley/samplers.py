@@ -107,17 +107,16 @@ def as_sampler(sampler="antithetic", **legacy) -> Sampler:
         obj = _BY_NAME[sampler]()
     else:
         raise ValueError(f"sampler must be one of {SAMPLER_NAMES} or a Sampler object, got {sampler!r}")
-    given = {k: v for k, v in legacy.items() if v is not None or k in ("strata", "exact_small_strata")}
     if not legacy:
         return obj
-    warnings.warn(f"monte_carlo_shapley({', '.join(sorted(legacy))}=...) is deprecated: pass "
-                  f"sampler={type(obj).__name__}({', '.join(f'{k}=...' for k in sorted(legacy))})",
-                  DeprecationWarning, stacklevel=3)
     fields = obj.__dataclass_fields__
+    given = dict(legacy)
     bad = [k for k in given if k not in fields]
-    if bad:
-        ignored = [k for k in bad if k == "exact_extremes" and obj.name == "stratified"]
-        if len(ignored) != len(bad):
-            raise ValueError(f"option(s) {sorted(set(bad) - set(ignored))} do not apply to sampler={obj.name!r}")
-        given = {k: v for k, v in given.items() if k not in ignored}
+    ignored = [k for k in bad if k == "exact_extremes" and obj.name == "stratified"]  # always exact there
+    if len(ignored) != len(bad):
+        raise ValueError(f"option(s) {sorted(set(bad) - set(ignored))} do not apply to sampler={obj.name!r}")
+    warnings.warn(f"monte_carlo_shapley({', '.join(sorted(legacy))}=...) is deprecated: pass "
+                  f"sampler={type(obj).__name__}({', '.join(f'{k}=...' for k in sorted(legacy) if k not in ignored)})",
+                  DeprecationWarning, stacklevel=3)
+    given = {k: v for k, v in given.items() if k not in ignored}
     return type(obj)(**{**obj.options(), **given})

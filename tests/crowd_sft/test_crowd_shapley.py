@@ -13,6 +13,7 @@ from crowd_sft.games import CallableGame, MemoGame, PublishedGame, TableGame
 from crowd_sft.shapley import (MaxEvaluations, MaxSamples, RankStable, StandardErrorBelow, closed_form_shapley,
                                exact_shapley, kernel_shap, mean_game_closed_form, monte_carlo_shapley,
                                shapley_values)
+from crowd_sft.shapley.samplers import AntitheticSampler, StratifiedSampler
 from crowd_sft.shapley.stopping import EstimatorState, MaxTime, NeverStop
 
 HSET = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -205,8 +206,8 @@ def test_hard_budget_never_exceeded(n, budget, sampler, seed):
     r = monte_carlo_shapley(g, seed=seed, sampler=sampler, max_evaluations=budget)
     assert 0 < r.evaluations <= budget
     assert np.all(np.isfinite(r.values)) and np.all(np.isfinite(r.stderr) | (r.n_samples < 2))
-    plain = monte_carlo_shapley(g, seed=seed, sampler="antithetic", max_evaluations=max(budget, 4 * n),
-                                exact_extremes=False)
+    plain = monte_carlo_shapley(g, seed=seed, sampler=AntitheticSampler(exact_extremes=False),
+                                max_evaluations=max(budget, 4 * n))
     # without the exact-extremes control variate every antithetic sample is efficient
     assert abs(plain.values.sum() - (g.value(range(n)) - g.empty_value)) < 1e-8
 
@@ -253,14 +254,14 @@ def test_stratified_fast_and_generic_paths_agree_with_exact(fast):
 def test_stratified_exact_small_strata(fast):
     """Sizes 1 and n-2 enumerated exactly: n = 4 is then exact, larger n agrees within error."""
     g = random_published(4, "l2", seed=4)
-    r = monte_carlo_shapley(g, seed=0, sampler="stratified", exact_small_strata=True, fast=fast,
+    r = monte_carlo_shapley(g, seed=0, sampler=StratifiedSampler(exact_small_strata=True), fast=fast,
                             exact_when_complete=False)
     np.testing.assert_allclose(r.values, exact_shapley(g).values, atol=1e-12)
     assert np.all(r.stderr == 0) and r.converged
     g = random_published(11, "dot", seed=11)
     exact = exact_shapley(g).values
     for flag in (True, False):
-        r = monte_carlo_shapley(g, seed=1, sampler="stratified", exact_small_strata=flag, fast=fast,
+        r = monte_carlo_shapley(g, seed=1, sampler=StratifiedSampler(exact_small_strata=flag), fast=fast,
                                 max_evaluations=3000, exact_when_complete=False)
         assert r.info["exact_small_strata"] is flag and r.evaluations <= 3000
         assert np.all(np.abs(r.values - exact) < 4.5 * r.stderr + 1e-12)

@@ -114,16 +114,17 @@ def test_replay_matches_sweep_row_and_direct_call(serial_out):
     row = next(r for r in res.rows if (r["n"], r["m"], r["grouping"], r["evaluation"], r["run"]) == (12, 3, "interleaved", "dot", 2))
     assert rec.scalars() == row or all(
         (a == b) or (isinstance(a, float) and np.isnan(a) and np.isnan(b)) for a, b in zip(rec.scalars().values(), row.values()))
-    # the same run through the public API with the documented seed keys
-    inst = make_instance(12, np.random.SeedSequence(0, spawn_key=(12, 2, 0)))
+    # the same run through the public API with the documented seed keys (independent draws:
+    # (n, run, 0 | 1, m, grouping index, evaluation index))
+    inst = make_instance(12, np.random.SeedSequence(0, spawn_key=(12, 2, 0, 3, 2, 2)))
     direct = run_tournament(inst.users, inst.expert, inst.x0, n_groups=3, grouping="interleaved", evaluation="dot",
-                            rounds=30, seed=np.random.SeedSequence(0, spawn_key=(12, 2, 1)))
+                            rounds=30, seed=np.random.SeedSequence(0, spawn_key=(12, 2, 1, 3, 2, 2)))
     np.testing.assert_array_equal(direct.points, rec.points)
     assert direct.final_distance == rec.final_distance
 
 
 def test_paired_design_shares_instance_and_shapley_across_m_and_grouping():
-    cfg = SweepConfig(users=(10,), groups=(2, 3), runs=1, rounds=20)
+    cfg = SweepConfig(users=(10,), groups=(2, 3), runs=1, rounds=20, paired=True)
     recs = simulate_unit(cfg, 10, 0, keep_vectors=True)
     by_eval = {}
     for r in recs:
@@ -139,7 +140,7 @@ def test_paired_design_shares_instance_and_shapley_across_m_and_grouping():
 def test_small_n_shapley_is_exact_and_efficient():
     cfg = SweepConfig(users=(9,), groups=(2,), runs=1, rounds=10)
     rec = replay_run(cfg, 9, 2, "random", "l2", 0)
-    inst = make_instance(9, np.random.SeedSequence(0, spawn_key=(9, 0, 0)))
+    inst = make_instance(9, np.random.SeedSequence(0, spawn_key=(9, 0, 0, 2, 0, 0)))  # (n, run, 0, m, g, e)
     # efficiency: sum of Shapley values = v(N) - v(empty)
     vN = -np.linalg.norm(inst.users.mean(axis=0) - inst.expert)
     v0 = -np.linalg.norm(inst.expert)
