@@ -14,9 +14,10 @@ features out after ``max_iter`` iterations.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 from scipy.linalg import cho_solve, solve_triangular
 
-__all__ = ["lars_active_set"]
+__all__ = ["lars_active_set", "lars_active_set_fast"]
 
 _TINY32 = np.finfo(np.float32).tiny
 _EQ_TOL = np.finfo(np.float32).eps
@@ -146,3 +147,175 @@ def lars_active_set(X=None, y=None, *, max_iter: int, Gram=None, Xy=None, n_samp
         coef[active] = prev_coef[active] + gamma * ls
         cov = cov - gamma * corr_eq_dir
     return active
+
+
+@njit(cache=True)
+def _min_pos_nb(x):
+    best = np.finfo(np.float64).max
+    for v in x:
+        if v > 0.0 and v < best:
+            best = v
+    return best
+
+
+@njit(cache=True)
+def _forward(L, n, b):
+    """Solve ``L[:n, :n] y = b`` (lower triangular)."""
+    y = np.empty(n)
+    for i in range(n):
+        acc = b[i]
+        for k in range(i):
+            acc -= L[i, k] * y[k]
+        y[i] = acc / L[i, i]
+    return y
+
+
+@njit(cache=True)
+def _cho_solve_nb(L, n, b):
+    """Solve ``L L^T x = b`` with ``L = L[:n, :n]`` lower triangular (LAPACK ``potrs``)."""
+    y = _forward(L, n, b)
+    x = np.empty(n)
+    for i in range(n - 1, -1, -1):
+        acc = y[i]
+        for k in range(i + 1, n):
+            acc -= L[k, i] * x[k]
+        x[i] = acc / L[i, i]
+    return x
+
+
+@njit(cache=True)
+def _lars_gram_kernel(gram, cov, n_samples, max_iter, active):
+    """Compiled Gram-path LARS (method 'lar'), step for step :func:`lars_active_set` with ``Gram``.
+
+    ``cov`` holds scikit-learn's shrinking ``Cov`` as ``cov[n_active:]``. Fills ``active`` and
+    returns its length.
+    """
+    tiny32 = np.float64(np.finfo(np.float32).tiny)
+    eq_tol = np.float64(np.finfo(np.float32).eps)
+    eps = np.finfo(np.float64).eps
+    p = cov.shape[0]
+    max_features = min(max_iter, p)
+    indices = np.arange(p)
+    sign_active = np.zeros(max(max_features, 1))
+    L = np.zeros((max(max_features, 1), max(max_features, 1)))
+    coef = np.zeros(p)
+    n_iter = 0
+    n_active = 0
+    drop = False
+    while True:
+        C = 0.0
+        c_idx = 0
+        c_ = 0.0
+        if p - n_active > 0:
+            for j in range(p - n_active):
+                if abs(cov[n_active + j]) > C:
+                    C = abs(cov[n_active + j])
+                    c_idx = j
+            c_ = cov[n_active + c_idx]
+        if C / n_samples <= eq_tol:
+            break
+        if n_iter >= max_iter or n_active >= p:
+            break
+        if not drop:
+            sign_active[n_active] = 1.0 if c_ > 0 else (-1.0 if c_ < 0 else 0.0)
+            m = n_active
+            n = c_idx + n_active
+            tmp = cov[n_active + c_idx]
+            cov[n_active + c_idx] = cov[n_active]
+            cov[n_active] = tmp
+            ti = indices[n]
+            indices[n] = indices[m]
+            indices[m] = ti
+            for k in range(p):  # swap rows m, n then columns m, n
+                t = gram[m, k]
+                gram[m, k] = gram[n, k]
+                gram[n, k] = t
+            for k in range(p):
+                t = gram[k, m]
+                gram[k, m] = gram[k, n]
+                gram[k, n] = t
+            c = gram[n_active, n_active]
+            for k in range(n_active):
+                L[n_active, k] = gram[n_active, k]
+            if n_active:
+                row = _forward(L, n_active, L[n_active, :n_active].copy())
+                for k in range(n_active):
+                    L[n_active, k] = row[k]
+            v = 0.0
+            for k in range(n_active):
+                v += L[n_active, k] * L[n_active, k]
+            diag = max(np.sqrt(abs(c - v)), eps)
+            L[n_active, n_active] = diag
+            if diag < 1e-7:
+                cov[n_active] = 0.0  # scikit-learn: Cov[0] = 0, then swap back
+                tmp = cov[n_active + c_idx]
+                cov[n_active + c_idx] = cov[n_active]
+                cov[n_active] = tmp
+                continue
+            active[n_active] = indices[n_active]
+            n_active += 1
+        sgn = sign_active[:n_active].copy()
+        ls = _cho_solve_nb(L, n_active, sgn)
+        if n_active == 1 and ls[0] == 0:
+            ls[0] = 1.0
+            AA = 1.0
+        else:
+            s = 0.0
+            for k in range(n_active):
+                s += ls[k] * sgn[k]
+            AA = 1.0 / np.sqrt(s)
+            if not np.isfinite(AA):
+                i = 0
+                L_ = L[:n_active, :n_active].copy()
+                while not np.isfinite(AA):
+                    for k in range(n_active):
+                        L_[k, k] += (2.0 ** i) * eps
+                    ls = _cho_solve_nb(L_, n_active, sgn)
+                    s = 0.0
+                    for k in range(n_active):
+                        s += ls[k] * sgn[k]
+                    AA = 1.0 / np.sqrt(max(s, eps))
+                    i += 1
+            for k in range(n_active):
+                ls[k] *= AA
+        rest = p - n_active
+        corr = np.zeros(rest)
+        for j in range(rest):
+            acc = 0.0
+            for k in range(n_active):
+                acc += gram[k, n_active + j] * ls[k]
+            corr[j] = acc
+        q1 = np.empty(rest)
+        q2 = np.empty(rest)
+        for j in range(rest):
+            cj = cov[n_active + j]
+            q1[j] = (C - cj) / (AA - corr[j] + tiny32)
+            q2[j] = (C + cj) / (AA + corr[j] + tiny32)
+        gamma = min(_min_pos_nb(q1), _min_pos_nb(q2), C / AA)
+        drop = False
+        z = np.empty(n_active)
+        for k in range(n_active):
+            z[k] = -coef[active[k]] / (ls[k] + tiny32)
+        z_pos = _min_pos_nb(z)
+        if z_pos < gamma:
+            for k in range(n_active):
+                if z[k] == z_pos:
+                    sign_active[k] = -sign_active[k]
+            drop = True
+        n_iter += 1
+        new_coef = np.zeros(p)
+        for k in range(n_active):
+            new_coef[active[k]] = coef[active[k]] + gamma * ls[k]
+        coef = new_coef
+        for j in range(rest):
+            cov[n_active + j] -= gamma * corr[j]
+    return n_active
+
+
+def lars_active_set_fast(gram, xy, *, n_samples: int, max_iter: int) -> list[int]:
+    """Compiled :func:`lars_active_set` on the Gram path (same steps; rounding of its own)."""
+    gram = np.array(gram, dtype=np.float64, order="C", copy=True)
+    cov = np.array(xy, dtype=np.float64, copy=True)
+    active = np.empty(max(min(int(max_iter), cov.shape[0]), 1), dtype=np.int64)
+    k = _lars_gram_kernel(gram, cov, float(n_samples), int(max_iter), active)
+    return active[:k].tolist()

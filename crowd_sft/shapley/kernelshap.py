@@ -38,7 +38,7 @@ import numpy as np
 from ..games import MemoGame, as_game
 
 from ._kernels import _design_moments, _kernelshap_sample
-from ._lars import lars_active_set
+from ._lars import lars_active_set, lars_active_set_fast
 from ._result import ShapleyResult, check_int, seed_sequence
 
 __all__ = ["kernel_shap", "KERNEL_VARIANTS"]
@@ -280,7 +280,7 @@ def _published_solve_gram(masks, weights, ey, fnull, fx, lars_r=None, rows=None)
         u = zc[:, 1]
         gram = n * p_mat - u[:, None] - u[None, :] + b.sum()
         xy = zc[:, 2] - t.sum()
-        nonzero = np.asarray(lars_active_set(Gram=gram, Xy=xy, n_samples=2 * rows, max_iter=lars_r), dtype=np.int64)
+        nonzero = np.asarray(lars_active_set_fast(gram, xy, n_samples=2 * rows, max_iter=lars_r), dtype=np.int64)
     phi = np.zeros(n)
     if nonzero.size == 0:
         return phi

@@ -13,7 +13,7 @@ import pytest
 
 from crowd_sft.games import PublishedGame
 from crowd_sft.shapley import exact_shapley, kernel_shap
-from crowd_sft.shapley._lars import lars_active_set
+from crowd_sft.shapley._lars import lars_active_set, lars_active_set_fast
 from crowd_sft.shapley.kernelshap import _published_design, _published_solve
 from crowd_sft.tournament import make_instance
 
@@ -24,6 +24,7 @@ def test_lars_orthonormal_design_enters_by_correlation_and_stops_early():
     y = np.array([3.0, 0.0, -1.0, 0.5])
     assert lars_active_set(x, y, max_iter=3) == [0, 2]   # feature 1 is orthogonal to y: never enters
     assert lars_active_set(x, y, max_iter=1) == [0]      # max_iter caps the iterations
+    assert lars_active_set_fast(x.T @ x, x.T @ y, n_samples=4, max_iter=3) == [0, 2]
 
 
 def test_lars_full_path_reaches_least_squares_and_gram_form_agrees():
@@ -35,6 +36,16 @@ def test_lars_full_path_reaches_least_squares_and_gram_form_agrees():
         assert sorted(act) == list(range(8))
         assert act[0] == int(np.argmax(np.abs(x.T @ y)))
         assert lars_active_set(Gram=x.T @ x, Xy=x.T @ y, n_samples=60, max_iter=8) == act
+        assert lars_active_set_fast(x.T @ x, x.T @ y, n_samples=60, max_iter=8) == act
+        assert lars_active_set_fast(x.T @ x, x.T @ y, n_samples=60, max_iter=3) == act[:3]
+    # sign flips (LAR's "drop" iterations add no feature) and collinear columns, python vs compiled
+    for _ in range(30):
+        x = rng.normal(size=(40, 10))
+        x[:, 9] = x[:, 8] + 1e-9 * rng.normal(size=40)   # nearly degenerate pair
+        y = rng.normal(size=40)
+        g, xy = x.T @ x, x.T @ y
+        assert lars_active_set_fast(g, xy, n_samples=40, max_iter=10) == \
+            lars_active_set(Gram=g, Xy=xy, n_samples=40, max_iter=10)
 
 
 def _instances():
