@@ -257,29 +257,42 @@ def _difference_rule(prior, max_abs_eps):
     return d, wd * prior.difference_pdf(d)
 
 
+_LEGACY_BLOCK = 1 << 21          # grid points per block of the tensor-grid sums (bounded memory)
+
+
 def _agreement_correlation_table_legacy(prior, E1, E2, refine=1):
-    """``C[p, q] = E[t(E1[p] D) t(E2[q] D)]`` with ``D = theta_a - theta_b`` (PPA's agreement, vectorised)."""
+    """``C[p, q] = E[t(E1[p] D) t(E2[q] D)]`` with ``D = theta_a - theta_b`` on the prior's own rule (panels of
+    width ``5/|eps|``): the previous engine, and the one for priors without a layer-adapted rule
+    (:class:`agents.ScipyPrior`).  The tensor grid is summed in blocks of rows."""
     E1 = np.asarray(E1, dtype=float)
     E2 = np.asarray(E2, dtype=float)
     mx = float(max(np.max(np.abs(E1), initial=0.0), np.max(np.abs(E2), initial=0.0)))
     rule = _difference_rule(prior, mx * refine)
-    if rule is None:
-        x, w = prior.rule(mx, refine)
-        d = (x[:, None] - x[None, :]).ravel()
-        wd = np.outer(w, w).ravel()
-    else:
+    if rule is not None:
         d, wd = rule
-    F1 = _t(E1[:, None] * d[None, :])
-    F2 = _t(E2[:, None] * d[None, :])
-    return (F1 * wd[None, :]) @ F2.T
+        F1 = _t(E1[:, None] * d[None, :])
+        F2 = _t(E2[:, None] * d[None, :])
+        return (F1 * wd[None, :]) @ F2.T
+    x, w = prior.rule(mx, refine)
+    out = np.zeros((E1.size, E2.size))
+    rows = max(1, _LEGACY_BLOCK // (x.size * max(1, E1.size + E2.size)))
+    for i in range(0, x.size, rows):
+        d = (x[i:i + rows, None] - x[None, :]).ravel()
+        wd = np.outer(w[i:i + rows], w).ravel()
+        out += (_t(E1[:, None] * d[None, :]) * wd[None, :]) @ _t(E2[:, None] * d[None, :]).T
+    return out
 
 
 def _bsst_A_table_legacy(prior, E, refine=1):
-    """``A[p, q] = E_u[T_p(u) T_q(u)]`` for all signed efforts in ``E`` (see module docstring)."""
+    """``A[p, q] = E_u[T_p(u) T_q(u)]`` on the prior's own rule (see :func:`_agreement_correlation_table_legacy`)."""
     E = np.asarray(E, dtype=float)
     x, w = prior.rule(float(np.max(np.abs(E), initial=0.0)), refine)
-    D = x[:, None] - x[None, :]
-    Tv = np.stack([w @ _t(e * D) for e in E])
+    rows = max(1, _LEGACY_BLOCK // x.size)
+    Tv = np.zeros((E.size, x.size))
+    for i in range(0, x.size, rows):
+        D = x[i:i + rows, None] - x[None, :]
+        for k, e in enumerate(E):
+            Tv[k] += w[i:i + rows] @ _t(e * D)
     return (Tv * w[None, :]) @ Tv.T
 
 
@@ -313,12 +326,24 @@ def _apa3_base_stack(prior, E_own, n_items, x, w):
     return out
 
 
+LEGACY_APA_MAX_NODES = 2500     # the tensor-grid APA engine costs n^3 time and n^2 memory per effort
+
+
 def _apa3_table_legacy(prior, E_own, E_peer, n_items, refine=1):
-    """``G[p, q] = Pr(coherent (3cycle) and agree)`` for own ``E_own[p]`` and one peer ``E_peer[q]``."""
+    """``G[p, q] = Pr(coherent (3cycle) and agree)`` for own ``E_own[p]`` and one peer ``E_peer[q]`` on the
+    tensor grid of the prior's own rule (``M = S diag(w) S``): the previous engine, and the one for priors
+    without a layer-adapted rule.  Refuses grids above ``LEGACY_APA_MAX_NODES`` nodes per axis."""
     E_own = np.ascontiguousarray(E_own, dtype=float)
     E_peer = np.asarray(E_peer, dtype=float)
     mx = float(max(np.max(np.abs(E_own), initial=0.0), np.max(np.abs(E_peer), initial=0.0)))
     x, w = prior.rule(mx, refine)
+    if x.size > LEGACY_APA_MAX_NODES and not _USE_LEGACY:
+        raise ValueError(f"the exact APA engine for prior {prior!r} would need a {x.size}-node grid per quality "
+                         f"(limit {LEGACY_APA_MAX_NODES}) for |effort| up to {mx:g}; use method='mc', a smaller "
+                         "effort, or the 'normal' / 'uniform' prior (their engine works at any effort)")
+    if E_own.size * x.size ** 2 > _LEGACY_BLOCK * 8:      # too large to stack: one own effort at a time
+        return np.concatenate([_apa3_table_legacy(prior, E_own[k:k + 1], E_peer, n_items, refine)
+                               for k in range(E_own.size)])
     D = x[:, None] - x[None, :]
     Sp = np.stack([_s(e * D).ravel() for e in E_peer])      # (n_peer, n^2)
     return 2.0 * (_apa3_base_stack(prior, E_own, n_items, x, w) @ Sp.T)
@@ -351,6 +376,9 @@ _GRADE_RATIO = 2.0
 _LAYER_H0 = 1.0
 _SMALL_EPS = 1.0
 _USE_LEGACY = False          # benchmarks/bench_exact_effort.py switches to the previous engine
+# Grading stops at the layer width of this effort.  Beyond it a layer sits unresolved at the end of the
+# innermost panel, where it moves the integral by at most its own weight, ``O(1/|eps|) < 1e-9`` relative.
+_GRADING_CAP = 1e9
 
 
 def _kind(prior):
@@ -368,7 +396,7 @@ def _grading(max_abs_eps, hmax, refine):
     """Offsets ``hmax * ratio^-j`` (j = 1..k) of the graded edges from a layer position, down to the layer
     width ``_LAYER_H0 / (max|eps| refine)`` (quantised to the ratio's powers so that rules are shared)."""
     ratio = _GRADE_RATIO ** (1.0 / float(refine))
-    h0 = _LAYER_H0 / (max(float(max_abs_eps), 1e-300) * float(refine))
+    h0 = _LAYER_H0 / (min(max(float(max_abs_eps), 1e-300), _GRADING_CAP) * float(refine))
     if h0 >= hmax:
         return np.zeros(0)
     k = int(math.ceil(math.log(hmax / h0) / math.log(ratio) - 1e-9))
@@ -444,7 +472,7 @@ def _bsst_outer_rule(prior, kind, max_abs_eps, refine):
     return _u_rule_uniform(prior, k, float(refine))
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=6)
 def _apa_outer_normal(prior, k_levels, refine):
     """Tensor rule in ``mu = (theta_a + theta_b) / 2 ~ N(loc, scale^2 / 2)`` and
     ``delta = theta_a - theta_b ~ N(0, 2 scale^2)`` (independent), graded in ``delta`` towards 0."""
@@ -460,7 +488,7 @@ def _apa_outer_normal(prior, k_levels, refine):
     return ta, tb, dd, W
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=6)
 def _apa_outer_uniform(prior, k_levels, refine):
     """Nested rule in ``delta = theta_a - theta_b`` (graded towards 0 and the corners ``+-span``) and the
     midpoint ``mu`` on ``[low + |delta|/2, high - |delta|/2]`` (graded towards both ends: there one of the

@@ -363,3 +363,16 @@ def test_memory_and_time_bounded_at_effort_1e6(prior):
     assert math.isfinite(v) and math.isfinite(b)
     assert peak < 250 * 2 ** 20, f"peak {peak / 2 ** 20:.0f} MB"
     assert elapsed < 20.0
+
+
+@pytest.mark.parametrize("prior", ["normal", "uniform"])
+def test_efforts_beyond_1e6_stay_finite_and_reach_the_limits(prior):
+    """Grading stops at the layer width of effort 1e9; beyond, values tend to the deterministic limits."""
+    N, m = 4, 4
+    for w in (1e9, 1e12, 1e40, 1e300):
+        q = ppa_disagree(prior, min(w, 1e40))
+        assert PPA().exact([w] * N, m, prior) == pytest.approx(T_P(N, m) * (1 - q), rel=1e-11)
+        assert APA().exact([w] * N, m, prior) == pytest.approx(T_P(N, m), rel=max(3.0 / w, 1e-11))
+        assert BSST(1.0, 0.3).exact([w] * N, m, prior) == pytest.approx(T_B(N, m) * 1.6 / 3, rel=1e-11)
+        v = APA().exact([w, -w, 0.5, 3 * w], m, prior)
+        assert math.isfinite(v) and v == pytest.approx(APA().exact([1e12, -1e12, 0.5, 3e12], m, prior), rel=1e-9)
