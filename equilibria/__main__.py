@@ -9,7 +9,7 @@ import json
 import math
 
 from agents import Strategy, parse_cost
-from agents._validation import check_real
+from agents._validation import check_int, check_real
 from mechanisms import make_mechanism
 from mechanisms.__main__ import _Parser, add_game_arguments, run_cli
 
@@ -20,9 +20,19 @@ from .symmetric import symmetric_equilibria
 from .thresholds import threshold
 
 
+def _costs(text):
+    """``NAME:K[:P]`` or a comma-separated list, one per agent (heterogeneous population)."""
+    parts = [c for c in str(text).split(",")]
+    costs = [parse_cost(c) for c in parts]
+    return costs[0] if len(costs) == 1 else costs
+
+
 def _game(args) -> Game:
     mech = make_mechanism(args.mechanism, args.z, args.y, args.coherence)
-    return Game(mech, parse_cost(args.cost), args.agents, args.items, args.prior, args.w_max)
+    cost = _costs(args.cost)
+    if isinstance(cost, list) and len(cost) != args.agents:
+        raise ValueError(f"cost must list one cost per agent ({args.agents}, from --agents), got {len(cost)}")
+    return Game(mech, cost, args.agents, args.items, args.prior, args.w_max)
 
 
 def _print(args, obj, text):
@@ -40,7 +50,8 @@ def _json_default(o):
 def _cmd_best_response(args):
     tol = check_real("tol", args.tol, low=0.0, low_open=True)
     g = _game(args)
-    br = best_response(g, Strategy(args.peer_effort, args.peer_report), tol=tol)
+    agent = check_int("agent", args.agent, low=0, high=g.n_agents - 1)
+    br = best_response(g, Strategy(args.peer_effort, args.peer_report), tol=tol, agent=agent)
     out = br.to_dict()
     if br.tied:
         out["utility"] = [m.utility for m in br.maximisers]
@@ -53,27 +64,46 @@ def _cmd_best_response(args):
 
 def _cmd_equilibria(args):
     tol = check_real("tol", args.tol, low=0.0, low_open=True)
-    eqs = symmetric_equilibria(_game(args), tol=tol)
-    lines = [f"{'effort':>10} {'report':>9} {'utility':>14} {'regret':>9} stable"]
-    lines += [f"{e.effort:10.6g} {e.report:>9} {e.utility:14.10g} {e.regret:9.1e} {e.stable}"
-              + (" (mirror)" if e.mirror else "") + (" (at w_max)" if e.at_bound else "") for e in eqs]
-    _print(args, {"equilibria": [e.to_dict() for e in eqs], "tolerance": eqs.tolerance, "notes": eqs.notes},
-           "\n".join(lines + eqs.notes))
+    g = _game(args)
+    if g.heterogeneous:
+        from .asymmetric import asymmetric_equilibria
+        found = asymmetric_equilibria(g, tol=tol, seed=args.seed)
+        lines = [f"{'efforts':>30} {'reports':>30} {'max regret':>10}"]
+        lines += [f"{', '.join(f'{s.effort:.6g}' for s in e.strategies):>30} "
+                  f"{', '.join(s.report for s in e.strategies):>30} {max(e.regrets):10.1e}" for e in found]
+        _print(args, found.to_dict(), "\n".join(lines + found.notes))
+        return 0
+    eqs = symmetric_equilibria(g, tol=tol)
+    lines = [f"search domain [0, {eqs.domain:.6g}] (" + ("user cap w_max" if g.bound.binding else
+             "derived effort bound: every larger effort is strictly dominated") + ")"]
+    lines += [f"{'effort':>10} {'report':>9} {'utility':>14} {'regret':>9} {'slope':>9} stable"]
+    lines += [f"{e.effort:10.6g} {e.report:>9} {e.utility:14.10g} {e.regret:9.1e} "
+              f"{'n/a' if e.slope is None else format(e.slope, '9.4g'):>9} {e.stable}"
+              + (" (mirror)" if e.mirror else "") + (" (at the cap w_max)" if e.at_bound else "") for e in eqs]
+    _print(args, eqs.to_dict(), "\n".join(lines + eqs.notes))
     return 0
 
 
 def _cmd_check(args):
     tol = check_real("tol", args.tol, low=0.0, low_open=True)
-    rep = check_properties(_game(args), tol=tol)
+    rep = check_properties(_game(args), tol=tol, seed=args.seed)
     d = rep.to_dict()
-    text = "\n".join(f"{k}: holds={v['holds']} margin={v['margin']:.6g}" for k, v in d.items())
+    text = "\n".join(f"{k}: holds={v['holds']} margin={v['margin']:.6g}"
+                      + (f" ({v['evidence']['reason']})" if v["evidence"].get("reason") else "")
+                      for k, v in d.items() if isinstance(v, dict))
+    if rep.scope == "heterogeneous":
+        text += "\n(heterogeneous costs: verdicts over the equilibria found by best-response dynamics)"
     _print(args, d, text)
     return 0
 
 
 def _cmd_threshold(args):
     g = _game(args)
-    th = threshold(g, args.property)
+    if g.heterogeneous:
+        raise ValueError("cost must be a single cost family for threshold (z/k scales one cost)")
+    kw = {} if args.property.strip() == "UEI" else {"rtol": check_real("tol", args.tol, low=0.0, low_open=True,
+                                                                       high=0.5)}
+    th = threshold(g, args.property, **kw)
     d = th.to_dict()
     _print(args, d, f"{th.property}: z/k threshold = {th.z_over_k:.6g} ({th.method}); sympy: {th.sympy_z_over_k}"
            + "".join(f"\n  {n}" for n in th.notes))
@@ -83,7 +113,8 @@ def _cmd_threshold(args):
 def _cmd_design(args):
     from .design import budget_curve, design_max_faithfulness, design_rule
     costs = [parse_cost(c) for c in args.cost.split(",")]
-    common = dict(n_agents=args.agents, n_items=args.items, prior=args.prior, w_max=args.w_max,
+    w_max = 5.0 if args.w_max is None else args.w_max      # the design LP's own grid of deviations
+    common = dict(n_agents=args.agents, n_items=args.items, prior=args.prior, w_max=w_max,
                   family=args.family, uei_margin=None if args.no_uei else args.uei_margin)
     cost = costs if len(costs) > 1 else costs[0]
     if args.maximise_faithfulness:
@@ -96,9 +127,9 @@ def _cmd_design(args):
         res = design_rule(args.target_effort, cost, budget=args.budget, **common)
     out = res.to_dict()
     if args.figure:
-        targets = [args.w_max * f for f in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)]
+        targets = [w_max * f for f in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)]
         out["budget_curve"] = budget_curve(targets, costs[0], n_agents=args.agents, n_items=args.items,
-                                           prior=args.prior, w_max=args.w_max, out_png=args.figure)
+                                           prior=args.prior, w_max=w_max, out_png=args.figure)
     if not res.feasible:
         text = f"infeasible: {res.status}; " + "; ".join(res.notes)
     else:
@@ -121,7 +152,7 @@ def _cmd_design(args):
 def _cmd_report(args):
     from .report import run_report
     run_report(args.out, agents=args.agents, items=args.items, prior=args.prior, w_max=args.w_max,
-               as_json=args.json)
+               as_json=args.json, jobs=check_int("jobs", args.jobs, low=1, high=64))
     return 0
 
 
@@ -132,18 +163,23 @@ def build_parser():
     def game_parser(name, help_):
         p = sub.add_parser(name, help=help_)
         add_game_arguments(p)
-        p.add_argument("--cost", default="quadratic:0.1", help="NAME:K[:P], e.g. quadratic:0.1, power:0.1:1.5")
-        p.add_argument("--w-max", type=float, default=5.0, help="largest effort searched (default 5)")
+        p.add_argument("--cost", default="quadratic:0.1",
+                       help="NAME:K[:P], e.g. quadratic:0.1, power:0.1:1.5; or one per agent, comma-separated")
+        p.add_argument("--seed", type=int, default=0, help="seed of the heterogeneous search's random starts")
+        p.add_argument("--w-max", type=float, default=None,
+                       help="optional cap on efforts (default: none; the derived effort bound is searched)")
         p.add_argument("--tol", type=float, default=1e-7, help="relative regret/tie tolerance (default 1e-7)")
         return p
     p = game_parser("best-response", "global best response against symmetric peers")
     p.add_argument("--peer-effort", type=float, required=True)
     p.add_argument("--peer-report", default="honest")
+    p.add_argument("--agent", type=int, default=0, help="whose cost applies (heterogeneous costs)")
     p.set_defaults(func=_cmd_best_response, tol=1e-9)
     game_parser("equilibria", "all symmetric equilibria with regret certificates").set_defaults(func=_cmd_equilibria)
     game_parser("check", "UEI, omega-BNIC and EC verdicts with evidence").set_defaults(func=_cmd_check)
     p = game_parser("threshold", "threshold on z/k for a cost family")
     p.add_argument("--property", required=True, help="UEI or omega_BNIC")
+    p.set_defaults(tol=1e-4)
     p.set_defaults(func=_cmd_threshold)
     p = game_parser("design", "cheapest payment table implementing a target effort (cvxpy LP)")
     p.add_argument("--target-effort", type=float, default=None, help="target effort w*, 0 < w* < w_max")
@@ -160,7 +196,8 @@ def build_parser():
     p.add_argument("--agents", type=int, default=4)
     p.add_argument("--items", type=int, default=4)
     p.add_argument("--prior", default="normal")
-    p.add_argument("--w-max", type=float, default=5.0)
+    p.add_argument("--w-max", type=float, default=None, help="optional effort cap (default: derived bounds)")
+    p.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     p.add_argument("--json", action="store_true", help="print the JSON summary instead of the table")
     p.set_defaults(func=_cmd_report)
     return parser

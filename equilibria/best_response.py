@@ -43,6 +43,13 @@ class BestResponse:
         More than one maximiser.
     tolerance : float
         Absolute utility tolerance used for ties (``tol * payoff_scale``).
+    domain : float
+        Efforts searched: ``[0, domain]`` (the derived bound, or the user's cap).
+    certified_gap : float or None
+        Largest amount by which any unsearched effort could beat ``utility`` (certified derivative bounds;
+        ``None`` for costs without closed-form derivatives).
+    cap_binding : bool
+        The user's cap ``w_max`` is below the derived bound: the response is for capped efforts.
     grid_efforts, grid_utility : ndarray
         The bracketing grid (signed efforts) and exact utilities on it: evidence and plotting.
     """
@@ -55,6 +62,9 @@ class BestResponse:
     tolerance: float
     grid_efforts: np.ndarray = field(repr=False)
     grid_utility: np.ndarray = field(repr=False)
+    domain: float = float("nan")
+    certified_gap: float | None = None
+    cap_binding: bool = False
 
     @property
     def signed_effort(self):
@@ -62,7 +72,8 @@ class BestResponse:
 
     def to_dict(self):
         return {"effort": self.effort, "report": self.report, "utility": self.utility, "tied": self.tied,
-                "maximisers": [m.to_dict() for m in self.maximisers], "tolerance": self.tolerance}
+                "maximisers": [m.to_dict() for m in self.maximisers], "tolerance": self.tolerance,
+                "domain": self.domain, "certified_gap": self.certified_gap, "cap_binding": self.cap_binding}
 
 
 def _local_maxima(u):
@@ -109,9 +120,47 @@ def refine_branch(f, w, k, xatol, f_coarse=None):
     return (pts[j], vals[j]) if vals[j] > best_u else (best_w, best_u)
 
 
+def _cell_upper_bounds(game, agent, w, u, terms, stats):
+    """Upper bounds on the utility inside each grid cell ``[w[k], w[k+1]]`` of one branch.
+
+    Two certified bounds, the smaller is kept: (i) with ``U'' >= -K`` on the cell,
+    ``U <= chord + K h^2 / 8`` where ``K = S_own(2) H_2(w_k) + max c''`` (module :mod:`equilibria.bounds`);
+    (ii) ``U(x) <= U(w_k) + max(U', 0) (x - w_k)`` with ``U' <= S_own(1) H_1(w_k) - min c'``.
+    Returns ``None`` for costs without closed-form derivatives.
+    """
+    from .bounds import H, S_own, cost_d2_max, cost_is_known
+    cost = game.cost_of(agent)
+    if not cost_is_known(cost):
+        return None
+    s1, s2 = S_own(1, terms), S_own(2, terms)
+    a, b = w[:-1], w[1:]
+    h = b - a
+    out = np.empty(a.size)
+    with np.errstate(all="ignore"):
+        dc_a = cost.derivative(a)
+        dc_b = cost.derivative(b)
+    for k in range(a.size):
+        c2 = cost_d2_max(cost, a[k], b[k])
+        K = max(0.0, s2 * H(2, a[k], stats) + c2)
+        chord = max(u[k], u[k + 1]) + K * h[k] ** 2 / 8.0
+        slope_up = max(0.0, s1 * H(1, a[k], stats) - min(dc_a[k], dc_b[k]))
+        out[k] = min(chord, u[k] + slope_up * h[k])
+    return out
+
+
 def best_response(game: Game, peers, *, agent: int = 0, n_grid: int = 121, tol: float = 1e-9,
-                  refine: bool = True) -> BestResponse:
+                  refine: bool = True, certify: bool = True) -> BestResponse:
     """Global best response of ``agent`` against ``peers``.
+
+    Efforts are searched on ``[0, W]`` with ``W = game.bound_of(agent).effort``: the derived effort bound
+    (every effort above it is strictly dominated, whatever the peers do) or the user's cap ``w_max``.
+
+    Completeness: every grid maximum within the grid's curvature slack of the best is refined by bounded
+    Brent; then (``certify=True``) every grid cell is bounded from above with the certified derivative
+    bounds of :mod:`equilibria.bounds` (``U'' >= -K``: ``U <= chord + K h^2/8``), and cells whose bound
+    exceeds the best utility found by more than the tolerance are subdivided and searched until none is
+    left; ``certified_gap`` is the largest amount by which any unsearched cell could still beat the
+    reported maximum (``<= tolerance`` when certified).
 
     Parameters
     ----------
@@ -120,15 +169,22 @@ def best_response(game: Game, peers, *, agent: int = 0, n_grid: int = 121, tol: 
     agent : int
         Whose cost applies (heterogeneous costs: best response per agent).
     n_grid : int
-        Grid points on ``[0, w_max]`` per branch (honest, dishonest).
+        Grid points on ``[0, W]`` per branch (honest, dishonest).
     tol : float
         Ties: maximisers within ``tol * game.payoff_scale`` of the best utility are all returned.
     refine : bool
         Refine grid maxima with bounded Brent on exact utilities.
+    certify : bool
+        Bound every cell and search the ones that could hide a better response.
 
     Returns
     -------
     BestResponse
+
+    Raises
+    ------
+    ValueError
+        When no effort bound exists (a bounded cost without ``w_max``): a best response need not exist.
 
     References
     ----------
@@ -137,24 +193,42 @@ def best_response(game: Game, peers, *, agent: int = 0, n_grid: int = 121, tol: 
     n_grid = check_int("n_grid", n_grid, low=3)
     tol = check_real("tol", tol, low=0.0, low_open=True)
     peers_eps = game._peers_eps(peers, agent)
-    w = np.linspace(0.0, game.w_max, n_grid)
+    W = game.require_domain(agent)
+    if W <= 0:      # every positive effort is strictly dominated by zero effort
+        u0 = float(game.utility_curve([0.0], peers_eps, agent)[0])
+        z = np.zeros(1)
+        return BestResponse(0.0, HONEST, u0, [Maximiser(0.0, HONEST, u0), Maximiser(0.0, DISHONEST, u0)], True,
+                            tol * game.payoff_scale, z, np.array([u0]), domain=0.0, certified_gap=0.0,
+                            cap_binding=game.bound_of(agent).binding)
+    w = np.linspace(0.0, W, n_grid)
     own = np.concatenate([-w[::-1], w[1:]])    # same ordering as SymmetricGrid: shares its cached tables
-    u = game.utility_curve(own, peers_eps, agent, refine=BRACKET_REFINE)
+    from .bounds import term_structure
+    flip = term_structure(game.mechanism, game.n_agents, game.n_items)[1]
+    # against zero-effort peers (fair-coin reports) the payment is even in own signed effort by global
+    # flip symmetry: honest and dishonest tie exactly, so one branch is computed and mirrored
+    even = flip and not np.any(peers_eps)
+    if even:
+        u_h = game.utility_curve(w, peers_eps, agent, refine=BRACKET_REFINE)
+        u = np.concatenate([u_h[::-1], u_h[1:]])
+    else:
+        u = game.utility_curve(own, peers_eps, agent, refine=BRACKET_REFINE)
     u_h = u[n_grid - 1:]
     u_d = u[n_grid - 1::-1]
-    xatol = 1e-8 * game.w_max   # utility is flat at the top: 1e-8 in effort is ~1e-16 in utility
+    xatol = 1e-8 * W   # utility is flat at the top: 1e-8 in effort is ~1e-16 in utility
     cands = []
     # a grid local maximum can beat the best grid value only by the curvature between grid points
     # (half the largest second difference) plus the bracketing rule's error
     slack = 0.5 * np.max(np.abs(np.diff(u_h, 2)), initial=0.0) + 0.5 * np.max(np.abs(np.diff(u_d, 2)), initial=0.0)
     slack += 1e-5 * game.payoff_scale
     top = max(u_h.max(), u_d.max())
-    for sign, ub in ((1.0, u_h), (-1.0, u_d)):
+    fs = {}
+    for sign, ub in ((1.0, u_h),) if even else ((1.0, u_h), (-1.0, u_d)):
         def f(x, sign=sign):
             return float(game.utility_curve([sign * x], peers_eps, agent)[0])
 
         def fc(x, sign=sign):
             return float(game.utility_curve([sign * x], peers_eps, agent, refine=BRACKET_REFINE)[0])
+        fs[sign] = (f, fc)
         for k in _local_maxima(ub):
             if ub[k] < top - slack:
                 continue
@@ -165,13 +239,73 @@ def best_response(game: Game, peers, *, agent: int = 0, n_grid: int = 121, tol: 
             cands.append((wk, HONEST if sign > 0 else DISHONEST, uk))
     best = max(c[2] for c in cands)
     tol_abs = tol * game.payoff_scale
+    gap = None
+    if certify:
+        from .bounds import difference_stats, term_structure
+        terms, _ = term_structure(game.mechanism, game.n_agents, game.n_items)
+        stats = difference_stats(game.prior)
+        # the bracketing rule is ~1e-6 relative: re-evaluate the cells' ends exactly where it matters
+        bracket_err = 2e-6 * game.payoff_scale
+        gap = -np.inf
+        for sign, ub in ((1.0, u_h),) if even else ((1.0, u_h), (-1.0, u_d)):
+            f, _ = fs[sign]
+            ub_bound = _cell_upper_bounds(game, agent, w, ub, terms, stats)
+            if ub_bound is None:
+                gap = None
+                break
+            open_ = ub_bound + bracket_err > best + tol_abs
+            if (~open_).any():
+                gap = max(gap, float(np.max(ub_bound[~open_] + bracket_err)) - best)
+            work = [[w[k], w[k + 1]] for k in range(w.size - 1) if open_[k]]
+            rep = HONEST if sign > 0 else DISHONEST
+            exact = {}
+
+            def ev(xs, sign=sign):
+                new_x = sorted({x for x in xs if x not in exact})
+                if new_x:
+                    vals = game.utility_curve(sign * np.array(new_x), peers_eps, agent)
+                    exact.update(zip(new_x, vals.tolist()))
+            rounds = 0
+            while work and rounds < 40:
+                rounds += 1
+                mids = [0.5 * (a + b) for a, b in work]
+                ev([x for c in work for x in c] + mids)       # one engine call per round
+                for x in mids:
+                    if exact[x] > best:
+                        best = exact[x]
+                        cands.append((x, rep, exact[x]))
+                nxt = []
+                for (a, b), m in zip(work, mids):
+                    for lo, hi in ((a, m), (m, b)):
+                        bd = _cell_upper_bounds(game, agent, np.array([lo, hi]), np.array([exact[lo], exact[hi]]),
+                                                terms, stats)[0]
+                        if bd > best + tol_abs and hi - lo > xatol:
+                            nxt.append([lo, hi])
+                        else:
+                            gap = max(gap, bd - best)
+                if len(nxt) > 64:   # a flat top: keep the cells nearest the best, Brent does the rest
+                    nxt.sort(key=lambda c: -max(exact[c[0]], exact[c[1]]))
+                    for lo, hi in nxt[64:]:
+                        wk, uk = refine_branch(f, np.array([lo, 0.5 * (lo + hi), hi]), 1, xatol)
+                        cands.append((wk, rep, uk))
+                        best = max(best, uk)
+                    nxt = nxt[:64]
+                work = nxt
+            for lo, hi in work:       # still open at the resolution limit: a maximiser is there
+                wk, uk = refine_branch(f, np.array([lo, 0.5 * (lo + hi), hi]), 1, xatol)
+                cands.append((wk, rep, uk))
+                best = max(best, uk)
+        if gap is not None:
+            gap = float(max(gap, 0.0))
+    if even:      # the mirror of every honest candidate, with the same (exactly equal) utility
+        cands += [(wk, DISHONEST, uk) for wk, rep, uk in cands if rep == HONEST]
     maxi = []
     for wk, rep, uk in sorted(cands, key=lambda c: (-c[2], c[1] != HONEST, c[0])):
         if uk < best - tol_abs:
             continue
         if wk <= xatol * 10:  # zero effort: report irrelevant
             wk = 0.0
-        if any(abs(m.effort - wk) <= 1e-6 * game.w_max and m.report == rep for m in maxi):
+        if any(abs(m.effort - wk) <= 1e-6 * W and m.report == rep for m in maxi):
             continue
         maxi.append(Maximiser(wk, rep, uk))
     if any(m.effort == 0.0 for m in maxi):
@@ -180,4 +314,5 @@ def best_response(game: Game, peers, *, agent: int = 0, n_grid: int = 121, tol: 
         maxi += [Maximiser(0.0, HONEST, zero_u), Maximiser(0.0, DISHONEST, zero_u)]
     maxi.sort(key=lambda m: (-m.utility, m.report != HONEST, m.effort))
     top = maxi[0]
-    return BestResponse(top.effort, top.report, best, maxi, len(maxi) > 1, tol_abs, own, u)
+    return BestResponse(top.effort, top.report, best, maxi, len(maxi) > 1, tol_abs, own, u,
+                        domain=W, certified_gap=gap, cap_binding=game.bound_of(agent).binding)

@@ -7,6 +7,7 @@ property check reuses it.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -15,6 +16,13 @@ import numpy as np
 from agents import Cost, Strategy, as_costs, as_prior, as_strategy, parse_cost
 from agents._validation import check_int, check_real
 from mechanisms import Mechanism
+
+from .bounds import EffortBound, effort_bound
+
+
+class NoEffortBound(ValueError):
+    """No derived effort bound exists (e.g. a bounded cost) and no cap was given: a best response need
+    not exist."""
 
 
 @dataclass
@@ -31,8 +39,11 @@ class Game:
     n_items : int
         ``m``.
     prior : 'normal', 'uniform', Prior or scipy.stats frozen distribution
-    w_max : float
-        Efforts are searched on ``[0, w_max]``.
+    w_max : float, optional
+        A cap on efforts.  By default (``None``) efforts are searched on ``[0, W]`` with ``W`` the derived
+        effort bound (:func:`equilibria.bounds.effort_bound`): every effort above it is strictly
+        dominated, so nothing is lost.  A cap below ``W`` restricts the game, and every result that it
+        binds says so (``game.bound.binding``).
 
     Examples
     --------
@@ -47,7 +58,7 @@ class Game:
     n_agents: int = 3
     n_items: int = 3
     prior: object = "normal"
-    w_max: float = 5.0
+    w_max: float | None = None
     costs: tuple = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -56,9 +67,11 @@ class Game:
         self.n_agents = check_int("n_agents", self.n_agents, low=3)
         self.n_items = self.mechanism._check_items(check_int("n_items", self.n_items, low=2))
         self.prior = as_prior(self.prior)
-        self.w_max = check_real("w_max", self.w_max, low=0.0, low_open=True)
+        if self.w_max is not None:
+            self.w_max = check_real("w_max", self.w_max, low=0.0, low_open=True)
         self.costs = as_costs(self.cost, self.n_agents)
         self.cost = self.costs[0] if len(set(self.costs)) == 1 else self.costs
+        self._bounds = {}
 
     @property
     def heterogeneous(self) -> bool:
@@ -66,6 +79,33 @@ class Game:
 
     def cost_of(self, agent: int = 0) -> Cost:
         return self.costs[check_int("agent", agent, low=0, high=self.n_agents - 1)]
+
+    def bound_of(self, agent: int = 0) -> EffortBound:
+        """Agent ``agent``'s effort bound (its best responses to any peers lie in ``[0, bound.effort]``)."""
+        cost = self.cost_of(agent)
+        key = repr(cost)
+        if key not in self._bounds:
+            self._bounds[key] = effort_bound(self.mechanism, cost, self.n_agents, self.n_items, self.prior,
+                                             cap=self.w_max)
+        return self._bounds[key]
+
+    @property
+    def bound(self) -> EffortBound:
+        """The effort bound of agent 0 (homogeneous games: of every agent)."""
+        return self.bound_of(0)
+
+    @property
+    def domain(self) -> float:
+        """Largest effort any agent's best response can have: ``max_x bound_of(x).effort`` (may be ``inf``)."""
+        return max(self.bound_of(x).effort for x in range(self.n_agents))
+
+    def require_domain(self, agent=None) -> float:
+        """The search domain, or ``ValueError`` with the reason when no effort bound exists."""
+        b = self.bound_of(agent) if agent is not None else max(
+            (self.bound_of(x) for x in range(self.n_agents)), key=lambda b: b.effort)
+        if not math.isfinite(b.effort):
+            raise NoEffortBound(b.reason + "; pass w_max to study the game with capped efforts")
+        return b.effort
 
     def with_cost(self, cost) -> "Game":
         return Game(self.mechanism, cost, self.n_agents, self.n_items, self.prior, self.w_max)
@@ -120,9 +160,10 @@ class SymmetricGrid:
         self.game = game
         n_own = check_int("n_own", n_own, low=11)
         n_peer = check_int("n_peer", n_peer, low=5)
-        self.w = np.linspace(0.0, game.w_max, n_own)
+        W = game.require_domain()
+        self.w = np.linspace(0.0, W, n_own)
         self.own = np.concatenate([-self.w[::-1], self.w[1:]])            # signed, symmetric
-        self.peer = np.linspace(0.0, game.w_max, n_peer)
+        self.peer = np.linspace(0.0, W, n_peer)
         self.P = game.mechanism.payment_table(self.own, self.peer, game.n_agents, game.n_items, game.prior,
                                               refine=BRACKET_REFINE)
 

@@ -19,7 +19,7 @@ from mechanisms import APA, BSST, PPA
 
 from .game import Game, SymmetricGrid
 from .properties import check_properties
-from .thresholds import omega_bnic_threshold, uei_threshold
+from .thresholds import omega_bnic_threshold, uei_threshold  # noqa: F401
 
 MECHS = (("PPA", PPA()), ("BSST", BSST()), ("APA", APA()))
 COSTS = ("linear:0.5", "quadratic:0.1", "sqrt:0.2")
@@ -61,28 +61,81 @@ def _fmt(v):
     return {True: "holds", False: "fails", None: "undet."}[v]
 
 
-def run_report(out="report", *, agents=4, items=4, prior="normal", w_max=5.0, as_json=False):
+EXPLANATION = """\
+How to read the table
+  UEI          Def. 5.1: against peers who exert zero effort, zero effort is NOT a best response (so the
+               uninformed profile is not an equilibrium).  PPA and BSST fail it by symmetry: against
+               fair-coin peer reports their payment does not depend on own effort.
+  omega-BNIC   Def. 5.2: some informed honest symmetric equilibrium pays at least as much as every other
+               symmetric equilibrium (dishonest mirrors tie exactly and do not count against it).  The
+               equilibria come from a complete, certified search of [0, W], W the derived effort bound
+               (every larger effort is strictly dominated), so none can hide.
+  EC literal   Def. 5.3 as printed: when one peer raises effort by d, i's gain from raising its own effort
+               is non-negative and non-decreasing on the whole interval [w, w + d].
+  EC compl.    The weaker complementarity reading: i's best response does not fall when a peer's effort
+               rises.
+  w* (eq.)     the best informed honest equilibrium effort (omega-BNIC's candidate), and W the domain.
+  z/k UEI      smallest payment-to-cost ratio z/k at which UEI holds, for this cost shape (c = k c0):
+               "root" = global minimisation of c0(w) / (M1(w) - M1(0)); after ";" the exact local value
+               from the small-effort expansion (sympy closed form); "inf (local)" = zero effort stays a
+               strict local maximum for every z/k (linear and concave costs), so only the global value is
+               finite; "never" = fails for every z/k (by symmetry).
+  z/k omega-BNIC  smallest z/k at which omega-BNIC holds: the exact bifurcation at zero effort where it is
+               one (quadratic costs, "exact"), else bisection on certified verdicts to 1e-4 relative.
+  holds / fails are decided against stated error bounds; "undet." = within the bound or premise not met
+  (report.json gives the reason and the margin)."""
+
+
+def _cell(args):
+    name, cost, agents, items, prior, w_max = args
+    mech = dict(MECHS)[name]
+    g = Game(mech, parse_cost(cost), agents, items, prior, w_max)
+    t0 = time.time()
+    rep = check_properties(g)
+    th_u = uei_threshold(g)
+    th_b = omega_bnic_threshold(g)
+    return {"mechanism": name, "cost": cost, "domain": g.domain, "bound": g.bound.to_dict(), **rep.to_dict(),
+            "threshold_UEI": th_u.to_dict(), "threshold_omega_BNIC": th_b.to_dict(),
+            "seconds": time.time() - t0}
+
+
+def run_report(out="report", *, agents=4, items=4, prior="normal", w_max=None, as_json=False, jobs=2):
+    """Run the main job; see the module docstring.  ``jobs`` worker processes share the cells."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ValueError(f"out must be a directory, got the file {out!r}")
     os.makedirs(out, exist_ok=True)
     t0 = time.time()
     cells = []
     prog = Progress(len(MECHS) * len(COSTS) + 1, "report")
-    figs_data = {}
     summary = {"setting": {"n_agents": agents, "n_items": items, "prior": str(prior), "w_max": w_max,
-                           "z": 1.0, "y_bsst": 0.5, "coherence": "3cycle"}, "cells": cells}
+                           "z": 1.0, "y_bsst": 0.5, "coherence": "3cycle",
+                           "effort_domain": "derived effort bound per game" if w_max is None else
+                           f"min(derived bound, w_max={w_max})"}, "cells": cells}
+    tasks = [(name, cost, agents, items, prior, w_max) for name, _ in MECHS for cost in COSTS]
+    order = {(t[0], t[1]): k for k, t in enumerate(tasks)}
+
+    def done(cell):
+        cells.append(cell)
+        cells.sort(key=lambda c: order[(c["mechanism"], c["cost"])])
+        with open(os.path.join(out, "report.json"), "w") as f:
+            json.dump(_clean(summary), f, indent=1)
+        prog.step(f"{cell['mechanism']} {cell['cost']}")
+    if jobs > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+        # the slowest cells first, so the pool stays busy
+        heavy = sorted(tasks, key=lambda t: (t[0] != "APA", t[1] == "quadratic:0.1"))
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as ex:
+            for fut in as_completed([ex.submit(_cell, t) for t in heavy]):
+                done(fut.result())
+    else:
+        for t in tasks:
+            done(_cell(t))
+    figs_data = {}
     for name, mech in MECHS:
-        base_game = Game(mech, "quadratic:0.1", agents, items, prior, w_max)
-        grid = SymmetricGrid(base_game)
-        for cost in COSTS:
-            g = base_game.with_cost(parse_cost(cost))
-            rep = check_properties(g, grid=grid)
-            th_u = uei_threshold(g)
-            th_b = omega_bnic_threshold(g, grid=grid)
-            cells.append({"mechanism": name, "cost": cost, **rep.to_dict(),
-                          "threshold_UEI": th_u.to_dict(), "threshold_omega_BNIC": th_b.to_dict()})
-            figs_data[(name, cost)] = (g, grid, rep)
-            with open(os.path.join(out, "report.json"), "w") as f:
-                json.dump(_clean(summary), f, indent=1)
-            prog.step(f"{name} {cost}")
+        g = Game(mech, "quadratic:0.1", agents, items, prior, w_max)
+        cell = next(c for c in cells if c["mechanism"] == name and c["cost"] == "quadratic:0.1")
+        figs_data[name] = (g, SymmetricGrid(g), cell)
     _figures(out, figs_data)
     prog.step("figures")
     summary["seconds"] = time.time() - t0
@@ -91,26 +144,29 @@ def run_report(out="report", *, agents=4, items=4, prior="normal", w_max=5.0, as
     if as_json:
         print(json.dumps(_clean(summary)))
         return summary
-    print(f"Incentive properties, N={agents}, m={items}, prior={prior}, z=1 (BSST y=0.5), APA 3cycle, "
-          f"efforts in [0, {w_max:g}]")
+    dom = "derived effort bounds" if w_max is None else f"efforts capped at w_max={w_max:g}"
+    print(f"Incentive properties, N={agents}, m={items}, prior={prior}, z=1 (BSST y=0.5), APA 3cycle, {dom}")
     hdr = f"{'mechanism':<9} {'cost':<14} {'UEI':<7} {'omega-BNIC':<11} {'EC literal':<11} {'EC compl.':<10} " \
-          f"{'z/k UEI (root; sympy)':<26} {'z/k omega-BNIC':<14}"
+          f"{'w* (W)':<16} {'z/k UEI (root; local)':<24} {'z/k omega-BNIC':<16}"
     print(hdr)
     print("-" * len(hdr))
     for c in cells:
         tu, tb = c["threshold_UEI"], c["threshold_omega_BNIC"]
-        u = "never" if tu["never"] else f"{tu['z_over_k']:.4g}"
-        if tu["sympy_z_over_k"] is not None:
-            u += f"; {tu['sympy_z_over_k']:.4g}" if math.isfinite(tu["sympy_z_over_k"]) else "; inf(local)"
-        b = "never" if tb["never"] else f"{tb['z_over_k']:.4g}"
-        bnic = _fmt(c["omega_BNIC"]["holds"]) + ("*" if "warning" in c["omega_BNIC"]["evidence"] else "")
+        u = "never" if tu["never"] else f"{tu['z_over_k']:.5g}"
+        if not tu["never"] and tu["sympy_z_over_k"] is not None:
+            u += f"; {tu['sympy_z_over_k']:.5g}" if math.isfinite(tu["sympy_z_over_k"]) else "; inf (local)"
+        b = "never" if tb["never"] else f"{tb['z_over_k']:.5g}" + (" exact" if "exact" in tb["method"] else "")
+        ev = c["omega_BNIC"]["evidence"]
+        cand = ev.get("candidate")
+        wstar = (f"{cand['effort']:.4g}" if cand else "-") + f" ({c['domain']:.3g})"
+        bnic = _fmt(c["omega_BNIC"]["holds"]) + ("*" if "warning" in ev else "")
+        comp = c["EC"]["evidence"].get("complementarity", {}).get("holds")
         print(f"{c['mechanism']:<9} {c['cost']:<14} {_fmt(c['UEI']['holds']):<7} {bnic:<11} "
-              f"{_fmt(c['EC']['holds']):<11} {_fmt(c['EC']['evidence']['complementarity']['holds']):<10} "
-              f"{u:<26} {b:<14}")
+              f"{_fmt(c['EC']['holds']):<11} {_fmt(comp):<10} {wstar:<16} {u:<24} {b:<16}")
     if any("warning" in c["omega_BNIC"]["evidence"] for c in cells):
-        print(f"* the equilibrium sits at the effort cap w_max={w_max:g} (concave cost): the verdict is for efforts "
-              "capped there")
-    print("undet. = undetermined within tolerance or premise not met (see report.json for the reason)")
+        print(f"* efforts capped at w_max={w_max}: the verdict is for the capped game")
+    print()
+    print(EXPLANATION)
     print(f"\nwrote {os.path.join(out, 'report.json')} and figures in {out}/ ({summary['seconds']:.1f}s)")
     return summary
 
@@ -122,7 +178,7 @@ def _figures(out, data):
     fig = Figure(figsize=(13, 4))
     axes = fig.subplots(1, 3, sharey=True)
     for ax, (name, _) in zip(axes, MECHS):
-        g, grid, rep = data[(name, cost)]
+        g, grid, rep = data[name]
         U = grid.utility(g.cost_of(0))
         br = grid.own[np.argmax(U, axis=0)]
         ax.plot(grid.peer, np.abs(br), "o-", ms=3, label="best response effort")
@@ -130,7 +186,7 @@ def _figures(out, data):
         dis = br < 0
         if dis.any():
             ax.plot(grid.peer[dis], np.abs(br[dis]), "rx", label="dishonest best response")
-        for e in rep.omega_BNIC.evidence["equilibria"]:
+        for e in rep["omega_BNIC"]["evidence"]["equilibria"]:
             if e["report"] == HONEST:
                 ax.plot(e["effort"], e["effort"], "s", ms=9, mfc="none", mec="g")
         ax.set_title(f"{name}, cost {cost}")
@@ -143,7 +199,7 @@ def _figures(out, data):
     fig = Figure(figsize=(13, 4))
     axes = fig.subplots(1, 3)
     for ax, (name, _) in zip(axes, MECHS):
-        g, grid, rep = data[(name, cost)]
+        g, grid, rep = data[name]
         U = grid.utility(g.cost_of(0))
         for q in (0, grid.peer.size // 4, grid.peer.size // 2, grid.peer.size - 1):
             ax.plot(grid.own, U[:, q], label=f"peers at w={grid.peer[q]:.2g} (h)")
@@ -158,8 +214,8 @@ def _figures(out, data):
     fig = Figure(figsize=(13, 4))
     axes = fig.subplots(1, 3)
     for ax, (name, _) in zip(axes, MECHS):
-        g, grid, rep = data[(name, cost)]
-        ev = rep.EC.evidence
+        g, grid, rep = data[name]
+        ev = rep["EC"]["evidence"]
         if "gain" in ev:
             ax.plot(ev["gain_efforts"], ev["gain"], "o-", ms=3)
         else:
@@ -167,7 +223,7 @@ def _figures(out, data):
                     fontsize=8, transform=ax.transAxes)
         ax.axhline(0, color="k", lw=0.5)
         ax.set_title(f"{name}: EC gain, peer {ev['peer_effort']:.2g}->{ev['raised_peer_effort']:.2g}\n"
-                     f"literal {_fmt(rep.EC.holds)}, complementarity "
+                     f"literal {_fmt(rep['EC']['holds'])}, complementarity "
                      f"{_fmt(ev['complementarity']['holds'])}", fontsize=9)
         ax.set_xlabel("agent i's effort w_i")
     axes[0].set_ylabel("U_i(w_i) - U_i(w)")

@@ -1,15 +1,43 @@
-"""Symmetric Bayes-Nash equilibria with regret certificates, and equilibrium checks for any profile.
+"""Symmetric Bayes-Nash equilibria: complete enumeration with certificates, and checks for any profile.
 
-A symmetric profile ``(w, f)`` is an equilibrium iff ``(w, f)`` is a best response of agent ``i`` when
-every peer plays ``(w, f)``.  Candidates are the fixed points of the symmetric best-response map,
-bracketed on a table of exact payments (own signed effort x honest peer effort) and solved with
-``brentq`` on the first-order condition; every candidate is then certified by a global best
-response (:func:`equilibria.best_response`), and its regret is reported.  Dishonest equilibria are the
-mirror images of honest ones under global flip symmetry (spec section 3) and are reported as such,
-with their own regret computed.
+A symmetric profile ``(w, f)`` is an equilibrium iff ``(w, f)`` is a best response of agent ``i`` when every
+peer plays ``(w, f)``.  Dishonest equilibria are the mirror images of honest ones under global flip
+symmetry (spec section 3), so it suffices to find the honest ones.
+
+How the search proves that none is missed
+-----------------------------------------
+Every best response lies in ``[0, W]`` (``W``: the derived effort bound, :mod:`equilibria.bounds`).  An
+informed honest equilibrium ``w > 0`` below ``W`` is an interior maximum of agent ``i``'s utility, so it
+solves the first-order condition ``F(w) = g(w) - c'(w) = 0`` with ``g(w) = dP/d eps_i`` at own effort =
+every peer's effort = ``w``.  The solver covers ``[0, W]`` with cells and removes a cell only with a
+certificate that ``F`` has no root in it:
+
+* *without evaluating*: ``|g| <= S_1 H_1(a)`` on ``[a, b]``; if that is below ``min c'`` there, ``F < 0``;
+* *Lipschitz*: ``|g'| <= S_2 H_2(a)`` on ``[a, b]`` (certified bound); with ``g(a)``, ``g(b)`` and their
+  finite-difference error this encloses ``g`` on the cell, and ``c'`` is monotone, so ``F`` has no root if
+  the enclosures of ``g`` and ``c'`` are disjoint;
+* *near zero* (``c'(0) = 0``, e.g. quadratic costs): ``F(0) = 0`` by flip symmetry, so the Lipschitz test
+  can never clear ``[0, b]``.  There the solver works with ``gamma(w) = g(w) / w``, whose value at zero is
+  the small-effort expansion ``gamma(0) = g'(0)`` (exact from :mod:`equilibria.local` where available)
+  and whose slope is at most ``sup |g''| / 2 <= S_3 H_3(0) / 2``; roots of ``F`` in ``(0, b]`` are roots of
+  ``gamma(w) - c'(w)/w``, and ``c'(w)/w`` is monotone.
+
+Cells that no test clears are bisected.  A cell whose ends have opposite signs of ``F`` holds a root,
+found by Brent; around it ``F`` is monotone on radius ``rho = |F'(r)| / (2 K_3)`` (``K_3`` bounds
+``|F''|``), so the root is unique there, and the rest of the cell goes back to the queue.  The search
+ends when every cell is cleared (``complete=True``); cells still open at the resolution ``1e-9 W`` are
+reported in ``unresolved`` (a tangency there would be a double root) and ``complete`` is then ``False``.
+Zero effort, and the cap when it binds, are checked directly.  Every candidate is then certified by a
+global best response (:func:`equilibria.best_response`): its regret is the certificate.
+
+Stability is the slope of the symmetric best-response map at the equilibrium, from the implicit
+function theorem on the first-order condition, ``B'(w) = 1 - F'(w) / U_ii(w)`` with
+``U_ii = d^2 U / d eps_i^2``; at zero effort it comes from the small-effort expansion
+(``B'(0) = cross / (c''(0) - own_curvature)``) or is ``0`` when zero is a corner (``c'(0) > g(0)``).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,8 +46,13 @@ from scipy.optimize import brentq
 from agents import DISHONEST, HONEST, Strategy
 from agents._validation import check_real
 
-from .best_response import best_response, refine_branch
-from .game import Game, SymmetricGrid
+from .best_response import best_response
+from .bounds import (H, S, cost_d2, cost_d3, cost_is_known, difference_stats, term_structure)
+from .game import Game, SymmetricGrid  # noqa: F401  (SymmetricGrid re-exported for callers)
+
+#: Floating-point noise of one exact payment evaluation, relative to the payoff scale: the quadrature
+#: rule is fixed within one call, so finite differences see rounding only (sums of ~1e4 terms).
+ENGINE_NOISE = 1e-13
 
 
 @dataclass
@@ -34,14 +67,15 @@ class Equilibrium:
         Certificate: ``max_dev U_i(dev) - U_i(w, f)`` over all unilateral deviations, relative to the
         payoff scale (largest realised payment).  ``<= tolerance`` for a certified equilibrium.
     stable : bool or None
-        ``|slope|`` of the symmetric best-response map at ``w`` below 1.
+        ``|slope| < 1``; ``None`` when ``|slope|`` is within its error of 1 or the slope is undefined.
     slope : float or None
+        Derivative of the symmetric best-response map at ``w`` (implicit function theorem).
     informed : bool
         ``w > 0``.
     mirror : bool
         The dishonest mirror of an honest equilibrium (equal utility by global flip symmetry).
     at_bound : bool
-        ``w = w_max``: an equilibrium of the game restricted to ``[0, w_max]`` only.
+        ``w`` is the user's cap ``w_max`` (below the derived bound): an equilibrium of the capped game only.
     """
 
     effort: float
@@ -53,22 +87,50 @@ class Equilibrium:
     informed: bool
     mirror: bool = False
     at_bound: bool = False
+    slope_error: float | None = None
+    unique_radius: float | None = None
 
     def to_dict(self):
         return {k: getattr(self, k) for k in ("effort", "report", "utility", "regret", "stable", "slope",
-                                              "informed", "mirror", "at_bound")}
+                                              "slope_error", "informed", "mirror", "at_bound", "unique_radius")}
 
 
 @dataclass
 class EquilibriumSet:
-    """All symmetric equilibria found on ``[0, w_max]``, with the tolerances used."""
+    """All symmetric equilibria on ``[0, domain]``, with the certificate of completeness.
+
+    Attributes
+    ----------
+    equilibria : list of Equilibrium
+    tolerance : float
+    domain : float
+        Efforts searched: the derived effort bound or the user's cap.
+    complete : bool
+        Every cell of ``[0, domain]`` was cleared by a certificate (see the module docstring).
+    unresolved : list of [a, b]
+        Cells that no certificate cleared at the resolution limit.
+    stationary : list of float
+        Roots of the first-order condition that are not equilibria (not global best responses).
+    bound : dict
+        The effort bound (:class:`equilibria.bounds.EffortBound`).
+    evaluations : int
+        First-order-condition evaluations spent.
+    """
 
     equilibria: list
     tolerance: float
-    w_max: float
-    peer_grid: np.ndarray = field(repr=False)
-    best_response_map: np.ndarray = field(repr=False)   # grid-level signed best response per peer effort
+    domain: float
+    complete: bool = True
+    unresolved: list = field(default_factory=list)
+    stationary: list = field(default_factory=list)
+    bound: dict = field(default_factory=dict)
+    evaluations: int = 0
+    local: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+
+    @property
+    def w_max(self):        # backward compatible name
+        return self.domain
 
     def __iter__(self):
         return iter(self.equilibria)
@@ -78,121 +140,373 @@ class EquilibriumSet:
 
     def to_dict(self):
         return {"equilibria": [e.to_dict() for e in self.equilibria], "tolerance": self.tolerance,
-                "w_max": self.w_max, "notes": self.notes}
+                "domain": self.domain, "complete": self.complete, "unresolved": self.unresolved,
+                "stationary": self.stationary, "bound": self.bound, "evaluations": self.evaluations,
+                "local": self.local, "notes": self.notes}
 
 
-def _honest_br(game, w_peer, guess, h):
-    """Local continuous best response (honest branch) near ``guess`` against peers all at ``(w_peer, h)``."""
-    peers = np.full(game.n_agents - 1, w_peer)
-
-    def f(x):
-        return float(game.utility_curve([x], peers)[0])
-    grid = np.clip(np.array([guess - h, guess, guess + h]), 0.0, game.w_max)
-    return refine_branch(f, grid, 1, 1e-10 * game.w_max)[0]
+# -- the first-order condition along the diagonal ---------------------------------------------------
 
 
-def symmetric_equilibria(game: Game, *, tol: float = 1e-7, n_own: int = 121, n_peer: int = 41,
-                         grid: SymmetricGrid | None = None) -> EquilibriumSet:
-    """All symmetric Bayes-Nash equilibria ``(w, f)`` on ``[0, w_max]`` (paper Def. 5.2).
+class DiagonalFOC:
+    """``g(w) = dP/d eps_i`` and ``P_ii(w) = d^2 P / d eps_i^2`` at own = every peer = ``w`` (honest).
+
+    Five-point central differences of exact payments inside one engine call (one quadrature rule, so
+    the difference sees rounding only); the error is ``|5-point - 3-point|`` plus the rounding bound.
+    """
+
+    def __init__(self, game: Game):
+        self.game = game
+        self.cache = {}
+        self.noise = ENGINE_NOISE * game.payoff_scale
+
+    def step(self, w):
+        return 5e-3 * (0.1 + abs(w))
+
+    def __call__(self, w):
+        w = float(w)
+        if w in self.cache:
+            return self.cache[w]
+        g = self.game
+        h = self.step(w)
+        x = w + h * np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
+        p = g.mechanism.payment_curve(x, np.full(g.n_agents - 1, w), g.n_items, g.prior)
+        g5 = (p[0] - 8 * p[1] + 8 * p[3] - p[4]) / (12 * h)
+        g3 = (p[3] - p[1]) / (2 * h)
+        d5 = (-p[0] + 16 * p[1] - 30 * p[2] + 16 * p[3] - p[4]) / (12 * h * h)
+        d3 = (p[1] - 2 * p[2] + p[3]) / (h * h)
+        out = (float(g5), float(abs(g5 - g3) * 0.1 + 1.5 * self.noise / h), float(d5),
+               float(abs(d5 - d3) * 0.1 + 5.4 * self.noise / h ** 2), float(p[2]))
+        self.cache[w] = out
+        return out
+
+    @property
+    def evaluations(self):
+        return len(self.cache)
+
+
+def zero_expansion(game: Game, foc: DiagonalFOC | None = None) -> dict:
+    """Small-effort expansion at zero: ``own_curvature = P_ii(0; 0)``, ``gamma0 = g'(0)`` and
+    ``cross = gamma0 - own_curvature`` (the sum of the mixed derivatives), each with an error estimate.
+
+    Exact closed forms come from :func:`equilibria.local.local_expansion` where it has them; the
+    finite-difference values (Richardson-extrapolated; ``g`` is odd in ``w`` by flip symmetry) are
+    always computed and reported beside them.
+    """
+    foc = foc or DiagonalFOC(game)
+    mech, n1 = game.mechanism, game.n_agents - 1
+    h1, h2 = 0.04, 0.02
+    x = np.array([-2 * h1, -h1, 0.0, h1, 2 * h1, -2 * h2, -h2, h2, 2 * h2])
+    p = mech.payment_curve(x, np.zeros(n1), game.n_items, game.prior)
+
+    def d2(pm2, pm1, p0, pp1, pp2, h):
+        return (-pm2 + 16 * pm1 - 30 * p0 + 16 * pp1 - pp2) / (12 * h * h)
+    a1 = d2(p[0], p[1], p[2], p[3], p[4], h1)
+    a2 = d2(p[5], p[6], p[2], p[7], p[8], h2)
+    a_fd = (64 * a2 - a1) / 63.0
+    noise = ENGINE_NOISE * game.payoff_scale
+    a_err = abs(a2 - a1) / 63.0 + 10 * noise / h2 ** 2
+    gam1 = foc(h1)[0] / h1
+    gam2 = foc(h2)[0] / h2
+    g_fd = (4 * gam2 - gam1) / 3.0
+    g_err = abs(gam2 - gam1) / 3.0 + (foc(h1)[1] / h1 + foc(h2)[1] / h2)
+    out = {"own_curvature": a_fd, "own_curvature_error": a_err, "gamma0": g_fd, "gamma0_error": g_err,
+           "method": "finite differences (Richardson)", "numeric": {"own_curvature": a_fd, "gamma0": g_fd}}
+    try:
+        from .local import local_expansion
+        loc = local_expansion(mech, game.n_agents, game.n_items, game.prior)
+    except Exception:     # noqa: BLE001 - no closed form for this rule: the numeric values stand
+        loc = None
+    if loc is not None and getattr(loc, "exact", False):
+        out.update(own_curvature=float(loc.own_curvature), gamma0=float(loc.gamma0),
+                   own_curvature_error=1e-12 * game.payoff_scale, gamma0_error=1e-12 * game.payoff_scale,
+                   method="sympy closed form (equilibria.local)",
+                   expressions=dict(getattr(loc, "expressions", {}) or {}))
+    out["cross"] = out["gamma0"] - out["own_curvature"]
+    return out
+
+
+# -- the enumeration ---------------------------------------------------------------------------------
+
+
+def _cprime(cost, x):
+    with np.errstate(all="ignore"):
+        v = float(cost.derivative(float(x)))
+    return math.inf if math.isnan(v) else v
+
+
+def _cprime_over_w(cost, x, zero_limit):
+    if x <= 0:
+        return zero_limit
+    return _cprime(cost, x) / x
+
+
+def enumerate_foc_roots(game: Game, *, max_evaluations: int = 4000, resolution: float = 1e-9):
+    """Roots of the symmetric first-order condition on ``(0, W]`` with the certificate described in the
+    module docstring.  Returns ``(roots, unresolved, complete, foc, local, notes)``; each root is a dict
+    with ``effort``, ``dF`` (``F'``), ``dF_error``, ``p_ii`` and ``unique_radius``."""
+    cost = game.cost_of(0)
+    W = game.require_domain(0)
+    foc = DiagonalFOC(game)
+    terms, flip = term_structure(game.mechanism, game.n_agents, game.n_items)
+    stats = difference_stats(game.prior)
+    s1, s2, s3 = S(1, terms), S(2, terms), S(3, terms)
+    known = cost_is_known(cost)
+    notes = []
+    if not known:
+        notes.append("the cost has no closed-form derivatives: c' is treated as monotone between the "
+                     "search points (the certificate assumes it)")
+    c0 = _cprime(cost, 0.0)
+    zero_root = flip and c0 == 0.0
+    local = zero_expansion(game, foc) if flip else {}
+    if zero_root:
+        d2 = cost_d2(cost, np.array([0.0]))
+        c2_0 = float(d2[0]) if d2 is not None else math.nan
+        zero_limit = c2_0                     # lim c'(w)/w = c''(0) (inf for powers p < 2)
+        L_gamma = s3 * H(3, 0.0, stats) / 2.0
+        gamma0, gamma0_err = local["gamma0"], local["gamma0_error"]
+    delta = resolution * W
+
+    def F(x):
+        gx, ge = foc(x)[:2]
+        return gx - _cprime(cost, x), ge
+
+    def excluded(a, b):
+        ca, cb = _cprime(cost, a), _cprime(cost, b)
+        c_lo, c_hi = min(ca, cb), max(ca, cb)
+        # (1) no evaluation: |g| <= S1 H1(a)
+        if s1 * H(1, a, stats) < c_lo:
+            return True
+        ga, ea = foc(a)[:2] if a > 0 or not zero_root else (0.0, 0.0)
+        gb, eb = foc(b)[:2]
+        L = s2 * H(2, a, stats)
+        mid, rad = 0.5 * (ga + gb), 0.5 * L * (b - a) + max(ea, eb)
+        if mid + rad < c_lo or mid - rad > c_hi:
+            return True
+        # (3) second order: |F''| <= K3 on the cell, so F lies within K3 (x-a)(b-x)/2 of its chord
+        if (a > 0 or not zero_root) and known:
+            fa, fb = ga - ca, gb - cb
+            if math.isfinite(fa) and fa * fb > 0:
+                d3 = cost_d3(cost, np.array([a, b]))
+                K3 = s3 * H(3, a, stats) + float(np.max(np.abs(d3)))
+                if min(abs(fa), abs(fb)) - max(ea, eb) > K3 * (b - a) ** 2 / 8.0:
+                    return True
+        if zero_root:
+            # (4) gamma = g / w against c'(w) / w, both enclosed on the cell
+            gam_a = gamma0 if a == 0 else ga / a
+            gam_b = gb / b
+            err = max(gamma0_err if a == 0 else ea / a, eb / b)
+            r_a = _cprime_over_w(cost, a, zero_limit)
+            r_b = _cprime_over_w(cost, b, zero_limit)
+            r_lo, r_hi = min(r_a, r_b), max(r_a, r_b)
+            gm, gr = 0.5 * (gam_a + gam_b), 0.5 * L_gamma * (b - a) + err
+            if gm + gr < r_lo or gm - gr > r_hi:
+                return True
+        return False
+
+    def sign(x):
+        if x == 0 and zero_root:
+            return 0
+        if x == 0 and c0 == math.inf:
+            return -1
+        v, e = F(x)
+        return 1 if v > e else (-1 if v < -e else 0)
+
+    if W <= 0:        # every positive effort is strictly dominated
+        return [], [], True, foc, local, notes + ["the effort bound is 0: only zero effort can be a best response"]
+    pts = np.unique(np.concatenate([np.linspace(0.0, W, 17), np.geomspace(1e-4 * W, W, 9)]))
+    queue = [(float(a), float(b)) for a, b in zip(pts[:-1], pts[1:])]
+    roots, unresolved = [], []
+    while queue:
+        if foc.evaluations > max_evaluations:
+            unresolved.extend([list(c) for c in queue])
+            notes.append(f"stopped after {foc.evaluations} evaluations: {len(queue)} cells not cleared")
+            break
+        a, b = queue.pop()
+        if b - a <= 0:
+            continue
+        clipped = False
+        for r in roots:          # a root's uniqueness interval needs no further search
+            lo_r, hi_r = r["effort"] - r["unique_radius"], r["effort"] + r["unique_radius"]
+            if hi_r > lo_r and lo_r < b and a < hi_r:
+                for lo, hi in ((a, min(b, lo_r)), (max(a, hi_r), b)):
+                    if hi > lo:
+                        queue.append((lo, hi))
+                clipped = True
+                break
+        if clipped or excluded(a, b):
+            continue
+        sa, sb = sign(a), sign(b)
+        if sa * sb < 0:
+            fa = lambda x: F(x)[0]  # noqa: E731
+            r = float(brentq(fa, a, b, xtol=max(1e-12 * W, 4e-16 * b), rtol=1e-13))
+            roots.append(_root_info(game, foc, cost, r, a, b, s3, stats))
+            rho = max(roots[-1]["unique_radius"], delta)
+            for lo, hi in ((a, r - rho), (r + rho, b)):
+                if hi > lo:
+                    queue.append((lo, hi))
+            continue
+        zero_end = [x for x, s_ in ((a, sa), (b, sb)) if s_ == 0 and not (x == 0 and zero_root)]
+        if zero_end:
+            # F vanishes within its error at a cell end: a root there if F is monotone around it
+            info = _root_info(game, foc, cost, zero_end[0], a, b, s3, stats)
+            if info["unique_radius"] > 0 and not any(abs(r["effort"] - info["effort"]) <= r["unique_radius"]
+                                                     for r in roots):
+                roots.append(info)
+                queue.append((a, b))      # re-queued: clipped against the new root's interval
+                continue
+        if b - a <= delta:
+            # an F root at a cell end is handled by the sign test of its neighbours; a cell that is still
+            # open here could hold a double root (tangency)
+            unresolved.append([a, b])
+            continue
+        m = 0.5 * (a + b) if a == 0 or b / a < 4 else math.sqrt(a * b)
+        queue.append((a, m))
+        queue.append((m, b))
+    # roots exactly on a grid point (sign 0 with neighbours of opposite signs) are caught by Brent above
+    # in the neighbouring cells unless F vanishes at the point itself: check the points with sign 0
+    complete = not unresolved
+    roots.sort(key=lambda r: r["effort"])
+    return roots, unresolved, complete, foc, local, notes
+
+
+def _root_info(game, foc, cost, r, a, b, s3, stats):
+    """``F'(r)`` (central difference of the five-point ``g``), ``P_ii(r)`` and the uniqueness radius."""
+    eta = 1e-4 * (0.1 + r)
+    gp, ep = foc(r + eta)[:2]
+    gm, em = foc(r - eta)[:2] if r - eta > 0 else foc(r)[:2]
+    lo = r - eta if r - eta > 0 else r
+    dg = (gp - gm) / (r + eta - lo)
+    d2 = cost_d2(cost, np.array([r]))
+    c2 = float(d2[0]) if d2 is not None else (_cprime(cost, r + eta) - _cprime(cost, lo)) / (r + eta - lo)
+    dF = dg - c2
+    dF_err = (ep + em) / (r + eta - lo) + 1e-6 * abs(dg)
+    _, _, pii, pii_err, _ = foc(r)
+    d3 = cost_d3(cost, np.array([a, b]))
+    c3 = float(np.max(np.abs(d3))) if d3 is not None else math.inf
+    K3 = s3 * H(3, a, stats) + c3
+    # |F(x)| >= |F'(r)| |x - r| - K3 |x - r|^2 / 2 > 0 for 0 < |x - r| < 2 |F'(r)| / K3: no other root there
+    rad = 1.8 * (abs(dF) - dF_err) / K3 if K3 > 0 and abs(dF) > dF_err else 0.0
+    return {"effort": r, "dF": dF, "dF_error": dF_err, "p_ii": pii, "p_ii_error": pii_err,
+            "c2": c2, "unique_radius": max(0.0, min(rad, b - a))}
+
+
+def symmetric_equilibria(game: Game, *, tol: float = 1e-7, max_evaluations: int = 4000,
+                         resolution: float = 1e-9, n_own=None, n_peer=None, grid=None) -> EquilibriumSet:
+    """All symmetric Bayes-Nash equilibria ``(w, f)`` (paper Def. 5.2), with a certificate that none is
+    missed (module docstring).
 
     Parameters
     ----------
     game : Game
-        Homogeneous costs (symmetric equilibria of heterogeneous populations: use
-        :func:`check_equilibrium`).
+        Homogeneous costs (heterogeneous populations: :func:`equilibria.asymmetric_equilibria`).
     tol : float
         Regret tolerance relative to the payoff scale; also the tie tolerance between utilities.
-    n_own, n_peer : int
-        Bracketing grid sizes (``(n_own - 1)`` must be a multiple of ``(n_peer - 1)``).
-    grid : SymmetricGrid, optional
-        A precomputed payment table (reuse it across costs).
+    max_evaluations : int
+        Budget of first-order-condition evaluations; cells left open are reported (``complete=False``).
+    resolution : float
+        Smallest cell, relative to the domain.
+    n_own, n_peer, grid :
+        Ignored; accepted for backward compatibility (the search no longer uses a fixed grid).
 
     Returns
     -------
     EquilibriumSet
+
+    Examples
+    --------
+    >>> from mechanisms import PPA
+    >>> eqs = symmetric_equilibria(Game(PPA(), "linear:0.1", n_agents=3, n_items=3))
+    >>> [round(e.effort, 3) for e in eqs if e.report == "honest"]
+    [0.0, 0.067, 3.812]
     """
     tol = check_real("tol", tol, low=0.0, low_open=True)
     if game.heterogeneous:
-        raise ValueError("cost must be homogeneous for symmetric equilibria; use check_equilibrium for "
-                         "heterogeneous populations")
-    grid = grid if grid is not None else SymmetricGrid(game, n_own, n_peer)
-    if (grid.w.size - 1) % (grid.peer.size - 1):
-        raise ValueError(f"n_own - 1 must be a multiple of n_peer - 1 (got n_own={grid.w.size}, "
-                         f"n_peer={grid.peer.size})")
-    U = grid.utility(game.cost_of(0))
-    w, own, peer = grid.w, grid.own, grid.peer
-    h = w[1] - w[0]
-    n0 = w.size - 1                            # index of own = 0 in the signed grid
-    br = own[np.argmax(U, axis=0)]             # grid-level signed best response per honest peer effort
-    notes = []
-    cands = {0.0}
-    # first-order condition dU/dw at own = peer effort, honest branch, from the table
-    stride = (w.size - 1) // (peer.size - 1)
-    foc = np.full(peer.size, np.nan)
-    for q in range(1, peer.size - 1):
-        o = n0 + q * stride
-        foc[q] = (U[o + 1, q] - U[o - 1, q]) / (2 * h)
-    peers_of = lambda wp: np.full(game.n_agents - 1, wp)  # noqa: E731
-
-    def foc_exact(wp):
-        d = 1e-5 * game.w_max
-        u = game.utility_curve([wp - d, wp + d], peers_of(wp))
-        return (u[1] - u[0]) / (2 * d)
-    exact_foc = {}
-
-    def foc_at(k):
-        if k not in exact_foc:
-            exact_foc[k] = foc_exact(peer[k])
-        return exact_foc[k]
-    for q in range(1, peer.size - 2):
-        a, b = foc[q], foc[q + 1]
-        if np.isfinite(a) and np.isfinite(b) and a * b <= 0 and (br[q] > 0 or br[q + 1] > 0):
-            # the table is the cheap rule: bracket again on exact signs, one grid step either side
-            ks = [k for k in range(q - 1, q + 3) if 1 <= k <= peer.size - 2]
-            for k0, k1 in zip(ks[:-1], ks[1:]):
-                if foc_at(k0) * foc_at(k1) <= 0:
-                    cands.add(float(brentq(foc_exact, peer[k0], peer[k1], xtol=1e-10 * game.w_max)))
-    if br[-1] >= game.w_max - h:
-        cands.add(float(game.w_max))
-    eqs = []
+        raise ValueError("cost must be homogeneous for symmetric equilibria; use asymmetric_equilibria or "
+                         "check_equilibrium for heterogeneous populations")
+    W = game.require_domain(0)
+    bound = game.bound
+    roots, unresolved, complete, foc, local, notes = enumerate_foc_roots(
+        game, max_evaluations=max_evaluations, resolution=resolution)
+    cost = game.cost_of(0)
     tol_abs = tol * game.payoff_scale
-    seen = []
-    for wc in sorted(cands):
-        if any(abs(wc - s) <= 1e-6 * game.w_max for s in seen):
-            continue
-        seen.append(wc)
-        res = best_response(game, Strategy(wc, HONEST))
-        u_eq = game.utility(Strategy(wc, HONEST), Strategy(wc, HONEST))
+    eqs, stationary = [], []
+    # zero effort
+    zero = Strategy(0.0, HONEST)
+    br0 = best_response(game, zero)
+    u0 = game.utility(zero, zero)
+    reg0 = max(br0.utility - u0, 0.0) / game.payoff_scale
+    if reg0 <= tol or any(m.effort == 0.0 for m in br0.maximisers):
+        slope, stable, serr = _zero_slope(game, cost, local, foc)
+        eqs.append(Equilibrium(0.0, HONEST, u0, reg0, stable, slope, False, slope_error=serr))
+        eqs.append(Equilibrium(0.0, DISHONEST, u0, reg0, stable, slope, False, mirror=True, slope_error=serr))
+    cands = [(r["effort"], r) for r in roots if r["effort"] > 0]
+    if bound.binding:
+        gW, eW = foc(W)[:2]
+        if gW - eW > float(cost.derivative(W)):
+            cands.append((W, None))
+    for wc, info in cands:
+        s = Strategy(wc, HONEST)
+        res = best_response(game, s)
+        u_eq = game.utility(s, s)
         regret = max(res.utility - u_eq, 0.0) / game.payoff_scale
         if regret > tol:
+            stationary.append({"effort": wc, "regret": regret,
+                               "kind": "first-order condition holds but it is not a best response"})
             continue
-        slope = None
-        if wc > 0:
-            d = min(1e-3 * game.w_max, 0.5 * wc, max(game.w_max - wc, 1e-9))
-            lo = _honest_br(game, wc - d, wc, 4 * d)
-            hi = _honest_br(game, min(wc + d, game.w_max), wc, 4 * d)
-            slope = float((hi - lo) / (min(wc + d, game.w_max) - (wc - d)))
-        else:
-            d = 1e-2 * game.w_max
-            r = best_response(game, Strategy(d, HONEST), n_grid=51)
-            slope = float(r.effort / d)
-        stable = abs(slope) < 1.0
-        at_bound = wc >= game.w_max * (1 - 1e-9)
-        if wc == 0.0:
-            eqs.append(Equilibrium(0.0, HONEST, u_eq, regret, stable, slope, False))
-            eqs.append(Equilibrium(0.0, DISHONEST, u_eq, regret, stable, slope, False, mirror=True))
-            continue
-        eqs.append(Equilibrium(wc, HONEST, u_eq, regret, stable, slope, True, at_bound=at_bound))
-        # mirror: certify it too (it should hold by flip symmetry)
+        at_bound = info is None
+        slope = stable = serr = rad = None
+        if info is not None:
+            uii = info["p_ii"] - info["c2"]
+            slope = 1.0 - info["dF"] / uii if uii != 0 else None
+            if slope is not None:
+                serr = (info["dF_error"] + abs(info["dF"]) * info["p_ii_error"] / abs(uii)) / abs(uii)
+                stable = None if abs(abs(slope) - 1.0) <= serr else abs(slope) < 1.0
+            rad = info["unique_radius"]
+        eqs.append(Equilibrium(wc, HONEST, u_eq, regret, stable, slope, True, at_bound=at_bound,
+                               slope_error=serr, unique_radius=rad))
         res_m = best_response(game, Strategy(wc, DISHONEST))
         u_m = game.utility(Strategy(wc, DISHONEST), Strategy(wc, DISHONEST))
         reg_m = max(res_m.utility - u_m, 0.0) / game.payoff_scale
-        eqs.append(Equilibrium(wc, DISHONEST, u_m, reg_m, stable, slope, True, mirror=True, at_bound=at_bound))
+        eqs.append(Equilibrium(wc, DISHONEST, u_m, reg_m, stable, slope, True, mirror=True, at_bound=at_bound,
+                               slope_error=serr, unique_radius=rad))
+    if bound.binding:
+        notes.append(f"efforts are capped at w_max={W:g}, below the derived bound {bound.derived:.6g}: "
+                     "the equilibria are those of the capped game")
     if any(e.at_bound for e in eqs):
-        notes.append(f"an equilibrium sits at the search bound w_max={game.w_max:g}: effort is capped there")
+        notes.append(f"an equilibrium sits at the cap w_max={W:g}")
+    if complete:
+        notes.append(f"complete: every effort in [0, {W:.6g}] is certified free of other equilibria "
+                     f"({foc.evaluations} first-order-condition evaluations)")
+    else:
+        notes.append(f"incomplete: {len(unresolved)} cells could not be cleared (possible tangential "
+                     "equilibria there); see 'unresolved'")
     notes.append("dishonest equilibria mirror honest ones under global flip symmetry (equal utilities); "
                  f"utilities within tolerance {tol_abs:.3g} are treated as ties")
-    return EquilibriumSet(eqs, tol, game.w_max, peer, br, notes)
+    return EquilibriumSet(eqs, tol, W, complete, unresolved, stationary, bound.to_dict(), foc.evaluations,
+                          {k: v for k, v in local.items() if k != "numeric"} | (
+                              {"numeric": local["numeric"]} if "numeric" in local else {}), notes)
+
+
+def _zero_slope(game, cost, local, foc):
+    """Slope of the symmetric best-response map at zero effort: ``0`` at a corner (``c'(0) > g(0)``),
+    else ``cross / (c''(0) - own_curvature)`` from the small-effort expansion."""
+    c0 = _cprime(cost, 0.0)
+    if c0 > 0:
+        return 0.0, True, 0.0
+    d2 = cost_d2(cost, np.array([0.0]))
+    if d2 is None or not local:
+        return None, None, None
+    c2 = float(d2[0])
+    if math.isinf(c2):
+        return 0.0, True, 0.0
+    denom = c2 - local["own_curvature"]
+    if denom <= local["own_curvature_error"]:
+        return None, None, None
+    slope = local["cross"] / denom
+    err = (local["gamma0_error"] + local["own_curvature_error"] * (1 + abs(slope))) / denom
+    stable = None if abs(abs(slope) - 1.0) <= err else abs(slope) < 1.0
+    return float(slope), stable, float(err)
 
 
 @dataclass
@@ -227,5 +541,3 @@ def check_equilibrium(game: Game, strategies, *, tol: float = 1e-7) -> Equilibri
         regrets.append(max(res.utility - u, 0.0) / game.payoff_scale)
         devs.append(res.to_dict())
     return EquilibriumCheck(all(r <= tol for r in regrets), regrets, devs, tol)
-
-

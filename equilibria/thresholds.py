@@ -48,36 +48,106 @@ def _unit_game(game: Game, base_cost):
     return Game(mech, base_cost, game.n_agents, game.n_items, game.prior, game.w_max)
 
 
-def uei_threshold(game: Game, *, n_grid: int = 401) -> Threshold:
+def _local(game):
+    """Closed-form local thresholds (:mod:`equilibria.local`), or ``{}`` when unavailable."""
+    try:
+        from .local import local_thresholds
+        return local_thresholds(game.mechanism, game.n_agents, game.n_items, game.prior)
+    except Exception:     # noqa: BLE001 - no closed form for this rule
+        return {}
+
+
+def _local_for_cost(loc, base):
+    """``(uei, bnic)`` local thresholds for the cost shape ``base`` (per unit k), ``None`` if unknown.
+
+    Quadratic ``c0 = w^2``: ``2 z / a`` and ``2 z / gamma0``; powers ``p < 2`` (and linear, sqrt, log, exp:
+    ``c0'(0) > 0`` or ``c0''(0) = inf``): zero effort is never left locally (``inf``); powers ``p > 2``:
+    always left (``0``)."""
+    from agents.costs import Power
+    if not loc:
+        return None, None
+    if isinstance(base, Quadratic) or (isinstance(base, Power) and base.p == 2.0):
+        return loc.get("uei_z_over_k"), loc.get("bnic_bifurcation_z_over_k")
+    if isinstance(base, Power) and base.p > 2.0:
+        return 0.0, 0.0
+    return math.inf, math.inf
+
+
+def uei_threshold(game: Game, *, n_grid: int = 401, xtol: float = 1e-10) -> Threshold:
     """Smallest ``z/k`` such that some ``w > 0`` beats zero effort against zero-effort peers.
 
-    ``r* = inf_{w > 0} c0(w) / (M_1(w) - M_1(0))`` over ``(0, w_max]`` (peers uninformed, so honest and
-    dishonest give the same payment); minimised on a grid and refined with bounded Brent on exact values.
+    ``r* = inf_{w > 0} c0(w) / (M_1(w) - M_1(0))`` (peers uninformed, so honest and dishonest give the same
+    payment).  The infimum is searched on ``(0, w_hi]``, where ``w_hi`` is where ``c0`` exceeds the best ratio
+    found times the largest possible payment gain (beyond it every ratio is larger): a geometric and a
+    uniform grid, refined with bounded Brent on exact values.  As ``w -> 0`` the ratio tends to the local
+    value (small-effort expansion, closed form from :mod:`equilibria.local`), which is the threshold when
+    the infimum sits at zero.  Rules that are flat against zero-effort peers (PPA, BSST, DG13, CA) never
+    satisfy UEI, by symmetry.
     """
+    from .bounds import flat_against_uninformed
     base = game.cost_of(0).base()
     g = _unit_game(game, base)
-    zero_peers = np.zeros(game.n_agents - 1)
-    w = np.linspace(0.0, game.w_max, n_grid)[1:]
-    m0 = g.mechanism.payment_curve([0.0], zero_peers, g.n_items, g.prior)[0]
-    dm = g.mechanism.payment_curve(w, zero_peers, g.n_items, g.prior, refine=BRACKET_REFINE) - m0
+    loc = _local(g)
+    uei_loc, _ = _local_for_cost(loc, base)
+    sym = small_effort_uei(game) if not loc else (None, None)
     notes = []
-    sym = small_effort_uei(game)
-    if not np.any(dm > 1e-12 * g.payoff_scale):
-        notes.append("the payment against zero-effort peers does not depend on own effort: UEI never holds")
-        return Threshold("UEI", math.inf, "exact payment curve", *sym, notes=notes)
-    ratio = np.where(dm > 0, base(w) / np.where(dm > 0, dm, 1.0), np.inf)
+    expr = (loc.get("expressions") or {}).get("uei_z_over_k") if loc else None
+    if flat_against_uninformed(g.mechanism):
+        notes.append("the payment against zero-effort peers does not depend on own effort (fair-coin peer "
+                      "reports): UEI never holds, by symmetry")
+        return Threshold("UEI", math.inf, "symmetry (flat payment)", uei_loc if uei_loc is not None else sym[0],
+                         expr or sym[1], notes=notes)
+    zero_peers = np.zeros(game.n_agents - 1)
+    m0 = g.mechanism.payment_curve([0.0], zero_peers, g.n_items, g.prior)[0]
+    gain = g.bound.gain
+
+    def ratio_of(ws, refine=1):
+        d = g.mechanism.payment_curve(ws, zero_peers, g.n_items, g.prior, refine=refine) - m0
+        with np.errstate(all="ignore"):
+            return np.where(d > 0, base(ws) / np.where(d > 0, d, 1.0), np.inf)
+    w_hi = 1.0
+    for _ in range(3):     # widen until the cost alone rules out everything beyond w_hi
+        w = np.unique(np.concatenate([np.geomspace(1e-4 * w_hi, w_hi, n_grid // 2),
+                                      np.linspace(0.0, w_hi, n_grid // 2)[1:]]))
+        ratio = ratio_of(w, BRACKET_REFINE)
+        best = float(np.min(ratio))
+        if not math.isfinite(best):
+            break
+        need = _cost_inverse(base, best * gain)
+        if need <= w_hi:
+            break
+        w_hi = min(need, 64 * w_hi)
+    if not np.any(np.isfinite(ratio)):
+        notes.append("no positive effort raises the payment against zero-effort peers: UEI never holds")
+        return Threshold("UEI", math.inf, "exact payment curve", uei_loc, expr, notes=notes)
     k = int(np.argmin(ratio))
 
     def f(x):
-        d = g.mechanism.payment_curve([x], zero_peers, g.n_items, g.prior)[0] - m0
-        return base(x) / d if d > 0 else np.inf
+        return float(ratio_of(np.array([x]))[0])
     lo, hi = w[max(k - 1, 0)], w[min(k + 1, w.size - 1)]
-    res = minimize_scalar(f, bounds=(lo, hi), method="bounded", options={"xatol": 1e-10 * game.w_max})
-    r = float(min(res.fun, ratio[k]))
-    if k == w.size - 1:
-        notes.append(f"the minimising effort is at w_max={game.w_max:g}: the threshold depends on the cap")
-    notes.append(f"at the threshold the deviating effort is w = {float(res.x if res.fun < ratio[k] else w[k]):.6g}")
-    return Threshold("UEI", r, "brentq/bounded minimisation of c0(w) / (M1(w) - M1(0))", *sym, notes=notes)
+    res = minimize_scalar(f, bounds=(lo, hi), method="bounded", options={"xatol": xtol * w_hi})
+    r_num = float(min(res.fun, f(float(w[k]))))
+    w_at = float(res.x if res.fun <= f(float(w[k])) else w[k])
+    r = r_num
+    method = "bounded minimisation of c0(w) / (M1(w) - M1(0)) on exact payments"
+    if uei_loc is not None and uei_loc <= r_num * (1 + 1e-9):
+        r, method = float(uei_loc), "exact local condition (small-effort expansion, closed form)"
+        notes.append(f"the infimum is the limit w -> 0 (numerical minimum {r_num:.8g} at w = {w_at:.3g})")
+    else:
+        notes.append(f"at the threshold the deviating effort is w = {w_at:.6g}")
+    if game.bound.binding and w_at > game.domain:
+        notes.append(f"the minimising effort {w_at:.6g} is above the cap w_max={game.domain:g}")
+    return Threshold("UEI", r, method, uei_loc if uei_loc is not None else sym[0], expr or sym[1], notes=notes)
+
+
+def _cost_inverse(c0, target):
+    hi = 1.0
+    while float(c0(hi)) < target:
+        hi *= 2.0
+        if hi > 1e9:
+            return math.inf
+    from scipy.optimize import brentq
+    return float(brentq(lambda x: float(c0(x)) - target, 0.0, hi)) if target > 0 else 0.0
 
 
 def small_effort_uei(game: Game):
@@ -132,79 +202,73 @@ def apa_curvature(n_items: int):
     return sp.nsimplify(sp.simplify(coeff / s2))
 
 
-def _bnic_holds_on_grid(P, own, peer, c0, r):
-    """Grid-level omega-BNIC verdict for ``U = r P - c0``: an informed honest fixed point of the best
-    response map whose utility beats the uninformed equilibrium (if that is one)."""
-    U = r * P - c0[:, None]
-    br = own[np.argmax(U, axis=0)]
-    h = peer[1] - peer[0]
-    n0 = own.size // 2
-    stride = (own.size // 2) // (peer.size - 1)
-    gap = br - peer
-    fixed = [q for q in range(1, peer.size - 1) if br[q] > 0 and br[q + 1] > 0 and gap[q] * gap[q + 1] <= 0]
-    if br[-1] > 0 and gap[-1] >= 0:
-        fixed.append(peer.size - 1)
-    if not fixed:
-        return False
-    u_inf = max(U[n0 + q * stride, q] for q in fixed)
-    zero_is_eq = abs(br[0]) <= h * 0.5
-    return (not zero_is_eq) or u_inf >= U[n0, 0]
+def omega_bnic_threshold(game: Game, *, r_min: float = 1e-3, r_max: float = 1e3, rtol: float = 1e-4,
+                         grid=None, n_scan: int = 13) -> Threshold:
+    """Smallest ``z/k`` in ``[r_min, r_max]`` at which omega-BNIC holds.
 
-
-def omega_bnic_threshold(game: Game, *, r_min: float = 1e-3, r_max: float = 1e3, rtol: float = 2e-3,
-                         grid: SymmetricGrid | None = None) -> Threshold:
-    """Smallest ``z/k`` in ``[r_min, r_max]`` at which omega-BNIC holds (bisection on the verdict).
-
-    The verdict is first bisected on the bracketing table (resolution of the effort grid), then with
-    certified equilibria (:func:`check_omega_bnic`) to relative resolution ``rtol``: the returned ratio is
-    one at which the certified verdict holds, with a failing ratio within ``rtol`` below it.
+    Where the threshold is the local bifurcation at zero effort (quadratic costs: an informed branch leaves
+    ``w = 0`` at ``z/k = 2 z / gamma0``, e.g. PPA ``8 / (T_P Var theta)``, BSST ``16 / (T_B Var theta)``), the
+    closed form of :mod:`equilibria.local` is the threshold once certified verdicts confirm it: omega-BNIC
+    fails just below and holds just above (``1 -+ 10 rtol``).  Otherwise the certified verdict
+    (:func:`check_omega_bnic`, complete equilibrium enumeration) is scanned on a geometric grid and
+    bisected to relative resolution ``rtol``: the returned ratio is one at which the verdict holds, with a
+    failing ratio within ``rtol`` below it.
     """
+    from .properties import check_omega_bnic
     base = game.cost_of(0).base()
     g = _unit_game(game, base)
-    grid = grid if grid is not None else SymmetricGrid(g)
-    c0 = base(np.abs(grid.own))
-    rs = np.geomspace(r_min, r_max, 25)
-    ok = [_bnic_holds_on_grid(grid.P, grid.own, grid.peer, c0, r) for r in rs]
-    notes = ["bisection on the grid-level verdict, then bisection with certified equilibria"]
-    if not any(ok):
-        return Threshold("omega_BNIC", math.inf, "bisection on the verdict", notes=notes +
-                         [f"omega-BNIC does not hold for any z/k in [{r_min:g}, {r_max:g}]"])
-    k = ok.index(True)
+    loc = _local(g)
+    _, r_b = _local_for_cost(loc, base)
+    expr = (loc.get("expressions") or {}).get("bnic_bifurcation_z_over_k") if loc else None
+    cache = {}
+
+    def verdict(r):
+        if r not in cache:
+            cache[r] = check_omega_bnic(g.with_cost(base.with_k(1.0 / r))).holds
+        return cache[r]
+    notes = []
+    if r_b is not None and 0 < r_b < math.inf and r_min <= r_b <= r_max:
+        up, down = verdict(r_b * (1 + 10 * rtol)), verdict(r_b * (1 - 10 * rtol))
+        notes.append(f"certified verdicts: holds={up} at z/k = {r_b * (1 + 10 * rtol):.8g}, holds={down} at "
+                     f"{r_b * (1 - 10 * rtol):.8g}")
+        if up is True and down is False:
+            below = [verdict(r_b * f) for f in (0.5, 0.8)]
+            if not any(b is True for b in below):
+                return Threshold("omega_BNIC", float(r_b), "exact local condition (bifurcation at zero effort), "
+                                 "confirmed by certified verdicts", float(r_b), expr, notes=notes + [
+                                     "also fails at 0.5x and 0.8x the local value"])
+            notes.append("the verdict also holds further below the local value: bisection on certified verdicts")
+    rs = np.geomspace(r_min, r_max, n_scan)
+    ok = []
+    for r in rs:        # upwards, stopping at the first ratio where it holds (large ratios are costly:
+        ok.append(verdict(float(r)))     # cheap effort means a wide effort domain)
+        if ok[-1] is True:
+            break
+    notes.append(f"scan of ratios in [{r_min:g}, {r_max:g}] (geometric, {n_scan} points, upwards until the "
+                 "verdict holds) with certified verdicts")
+    if not any(v is True for v in ok):
+        return Threshold("omega_BNIC", math.inf, "certified verdicts", r_b, expr, notes=notes +
+                         [f"omega-BNIC does not hold for any scanned z/k in [{r_min:g}, {r_max:g}]"])
+    k = [v is True for v in ok].index(True)
     if k == 0:
-        return Threshold("omega_BNIC", r_min, "bisection on the verdict",
+        return Threshold("omega_BNIC", r_min, "certified verdicts", r_b, expr,
                          notes=notes + [f"already holds at the smallest ratio scanned ({r_min:g})"])
-    lo, hi = rs[k - 1], rs[k]
+    lo, hi = float(rs[k - 1]), float(rs[k])
     while hi / lo > 1 + rtol:
         mid = math.sqrt(lo * hi)
-        if _bnic_holds_on_grid(grid.P, grid.own, grid.peer, c0, mid):
+        v = verdict(mid)
+        if v is True:
             hi = mid
-        else:
+        elif v is False:
             lo = mid
-    if not all(ok[k:]):
-        notes.append("the verdict is not monotone in z/k on the scan: the first crossing is reported")
-    from .properties import check_omega_bnic
-
-    def certified(r):
-        return check_omega_bnic(g.with_cost(base.with_k(1.0 / r)), grid=grid).holds is True
-    grid_r = float(hi)
-    lo_c, r = float(lo), grid_r
-    for _ in range(40):   # step up past grid-resolution effects until certified equilibria confirm
-        if certified(r):
-            break
-        lo_c, r = r, r * 1.02
-    else:
-        notes.append("certified equilibria did not confirm the grid threshold within a factor 2.2")
-        return Threshold("omega_BNIC", grid_r, "bisection on the verdict (grid only)", notes=notes)
-    hi = r
-    while hi / lo_c > 1 + rtol:   # then bisect with certified verdicts
-        mid = math.sqrt(lo_c * hi)
-        if certified(mid):
-            hi = mid
         else:
-            lo_c = mid
-    notes.append(f"grid-level crossing at z/k = {grid_r:.6g}; certified threshold {hi:.6g} "
-                 f"(relative resolution {rtol:g})")
-    return Threshold("omega_BNIC", float(hi), "bisection on the verdict", notes=notes)
+            notes.append(f"undetermined verdict at z/k = {mid:.8g}: the threshold is bracketed by "
+                         f"[{lo:.8g}, {hi:.8g}]")
+            break
+    if any(v is True for v in ok[:k]):
+        notes.append("the verdict is not monotone in z/k on the scan: the first crossing is reported")
+    notes.append(f"bisection on certified verdicts: fails at {lo:.8g}, holds at {hi:.8g}")
+    return Threshold("omega_BNIC", float(hi), "bisection on certified verdicts", r_b, expr, notes=notes)
 
 
 def threshold(game: Game, prop: str, **kw) -> Threshold:

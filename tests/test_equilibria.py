@@ -71,16 +71,18 @@ def test_dishonesty_pays_strictly_less_against_informed_honest_peers():
 
 
 def test_best_response_is_global_on_a_fine_grid_and_reports_ties():
-    g = Game(APA(), "sqrt:0.2", n_agents=3, n_items=4)
+    g = Game(APA(), "sqrt:0.2", n_agents=3, n_items=3)
     peers = Strategy(1.0, HONEST)
     br = best_response(g, peers)
-    fine = np.linspace(-g.w_max, g.w_max, 397)   # off the solver's own grid
+    fine = np.linspace(-g.domain, g.domain, 397)   # off the solver's own grid
     u = g.utility_curve(fine, np.full(2, 1.0))
     assert br.utility >= u.max() - 1e-9
     # against uninformed peers honest and dishonest tie (flip symmetry)
     br0 = best_response(Game(APA(), "quadratic:0.1", 4, 4), Strategy(0.0))
     assert br0.tied and {m.report for m in br0.maximisers} == {HONEST, DISHONEST}
-    assert br0.maximisers[0].utility == pytest.approx(br0.maximisers[1].utility, abs=1e-9)
+    # the tie is exact (flip symmetry decides it, not arithmetic) and the documented rule reports honest
+    assert br0.maximisers[0].utility == br0.maximisers[1].utility
+    assert br0.report == HONEST
 
 
 def test_heterogeneous_costs_give_per_agent_best_responses():
@@ -157,9 +159,13 @@ def test_omega_bnic_threshold_is_certified_on_both_sides():
     game = Game(PPA(), "quadratic:0.1", n_agents=4, n_items=3)
     th = omega_bnic_threshold(game)
     assert 0 < th.z_over_k < math.inf
-    above = check_omega_bnic(game.with_cost(f"quadratic:{1 / th.z_over_k}"))
+    # the local bifurcation is an infimum: it holds just above (an informed branch has left zero effort)
+    # and fails below; exactly at it the enumeration is degenerate (F = F' = 0 at zero) and says so
+    above = check_omega_bnic(game.with_cost(f"quadratic:{1 / (1.001 * th.z_over_k)}"))
     below = check_omega_bnic(game.with_cost(f"quadratic:{1 / (0.99 * th.z_over_k)}"))
-    assert above.holds is True and below.holds is not True
+    assert above.holds is True and below.holds is False
+    at = check_omega_bnic(game.with_cost(f"quadratic:{1 / th.z_over_k}"))
+    assert at.holds is not True
 
 
 def test_equilibrium_just_below_a_grid_point_is_found():
@@ -178,6 +184,9 @@ def test_ec_uses_the_best_response_and_refuses_vacuous_verdicts():
     assert ev["base_effort"] == pytest.approx(ev["peer_effort"], abs=1e-5)
     assert v.holds is False and ev["fails_at"]          # the gain peaks inside the interval and falls
     assert ev["complementarity"]["holds"] is True
-    # concave cost: the best response sits at the cap, the interval [w, w + dw] leaves [0, w_max]
-    capped = check_ec(Game(PPA(), "sqrt:0.2", 4, 4))
+    # concave cost: the derived bound leaves room for Def. 5.3's interval (no arbitrary cap any more)
+    concave = check_ec(Game(PPA(), "sqrt:0.2", 4, 4))
+    assert concave.holds is not None and concave.evidence["base_effort"] > 5.0
+    # with a user cap below the equilibrium the interval leaves [0, w_max]: undetermined, and it says so
+    capped = check_ec(Game(PPA(), "sqrt:0.2", 4, 4, w_max=5.0), base_effort=4.5, deviation=0.4)
     assert capped.holds is None and "w_max" in capped.evidence["reason"]
