@@ -185,6 +185,7 @@ class BFResult:
     uei_gain: float = 0.0             # best-response gain over zero effort against zero-effort peers
     scale: float = 1.0
     seconds: float = 0.0
+    domain_violation: str | None = None
 
     def certain(self):
         return [e for e in self.equilibria if not e.ambiguous]
@@ -270,9 +271,9 @@ class Population:
         if self.own.size > own.size:
             top_in = U.max(axis=0)
             outside = np.r_[Ufull[:olo], Ufull[ohi:]].max(axis=0)
-            assert np.all(outside < top_in), (
-                f"{self.name} {spec}: an effort above the solver's domain W={W:.6g} beats every effort in "
-                f"[0, W] against peer efforts {G[:nq][outside >= top_in]}")
+            if not np.all(outside < top_in):
+                res.domain_violation = (f"an effort above the solver's domain W={W:.6g} beats every effort in "
+                                        f"[0, W] against peer efforts {G[:nq][outside >= top_in]}")
 
         # -- grid best-response map (signed), with a parabolic vertex
         arg = np.argmax(U, axis=0)
@@ -559,6 +560,10 @@ def compare(bf: BFResult, eqs, report) -> list:
     """Every disagreement between the brute force and the solver, as readable lines."""
     out = []
     scale = bf.scale
+    if bf.domain_violation:
+        out.append(f"domain: {bf.domain_violation}")
+    out += [f"brute force cannot decide w={e.effort:.9g} (regret {e.regret:.3g}, or first-order condition at "
+            f"its noise level): choose another game" for e in bf.equilibria if e.ambiguous]
     honest = [e for e in eqs if e.report == "honest"]
     dishonest = [e for e in eqs if e.report != "honest"]
     matched = set()
