@@ -22,21 +22,27 @@ game of [1]; ``tests/crowd_sft/test_crowd_kernelshap.py`` checks the same on fix
 """
 from __future__ import annotations
 
-import argparse
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
 
-import numpy as np
+# one BLAS thread in this process too (before numpy loads): each engine is timed on one core, and the
+# sweep workers get one thread each (crowd_sft._parallel); threaded BLAS on top oversubscribes 2 cores
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-from crowd_sft.games import PublishedGame
-from crowd_sft.shapley import kernel_shap
-from crowd_sft.sweep import PAPER_GROUPS, PAPER_USERS, PAIRS, SweepConfig, run_sweep
-from crowd_sft.tournament import make_instance
+import argparse  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from crowd_sft.games import PublishedGame  # noqa: E402
+from crowd_sft.shapley import kernel_shap  # noqa: E402
+from crowd_sft.sweep import PAPER_GROUPS, PAPER_USERS, PAIRS, SweepConfig, run_sweep  # noqa: E402
+from crowd_sft.tournament import make_instance  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -42,10 +42,18 @@ def single_thread_blas():
                 os.environ.pop(k, None)
 
 
-def _worker(tasks, results):
-    """Worker loop: ``(index, fn, args)`` from ``tasks`` until ``None``; ``(index, ok, value)`` out."""
+def _worker(tasks, results, parent: int):
+    """Worker loop: ``(index, fn, args)`` from ``tasks`` until ``None``; ``(index, ok, value)`` out.
+    Exits on its own if the parent process is gone (killed without cleaning up)."""
+    import queue
+
     while True:
-        item = tasks.get()
+        try:
+            item = tasks.get(timeout=1.0)
+        except queue.Empty:
+            if os.getppid() != parent:
+                return
+            continue
         if item is None:
             return
         i, fn, args = item
@@ -56,11 +64,12 @@ def _worker(tasks, results):
 
 
 class _ProcessPool:
-    """A minimal process pool on public ``multiprocessing`` API.
+    """A minimal persistent process pool on public ``multiprocessing`` API.
 
     Unlike ``concurrent.futures.ProcessPoolExecutor`` it can stop tasks in flight
     (``Process.terminate``) on Ctrl-C or an error, and unlike ``multiprocessing.Pool`` it notices a
-    worker that died (crash, OOM kill) and raises instead of waiting forever.
+    worker that died (crash, OOM kill) and raises instead of waiting forever. Workers start at the
+    first :meth:`run` and serve every later batch until :meth:`close`.
     """
 
     def __init__(self, n: int, mp_context: str):
@@ -69,27 +78,33 @@ class _ProcessPool:
         self.ctx = multiprocessing.get_context(mp_context)
         self.n = n
         self.procs = []
+        self.task_q = self.result_q = None
 
-    def run(self, fn, tasks):
-        import queue
-
-        task_q, result_q = self.ctx.Queue(), self.ctx.Queue()
-        for i, t in enumerate(tasks):
-            task_q.put((i, fn, tuple(t)))
-        for _ in range(self.n):
-            task_q.put(None)
+    def _start(self, n: int) -> None:
+        self.task_q, self.result_q = self.ctx.Queue(), self.ctx.Queue()
         with single_thread_blas():
-            self.procs = [self.ctx.Process(target=_worker, args=(task_q, result_q), daemon=True)
-                          for _ in range(min(self.n, len(tasks)))]
+            self.procs = [self.ctx.Process(target=_worker, args=(self.task_q, self.result_q, os.getpid()),
+                                           daemon=True) for _ in range(n)]
             for p in self.procs:
                 p.start()
+
+    def run(self, fn, tasks):
+        """Yield ``(index, fn(*tasks[index]))`` as tasks finish."""
+        import queue
+
+        if not tasks:
+            return
+        if not self.procs:
+            self._start(self.n)
+        for i, t in enumerate(tasks):
+            self.task_q.put((i, fn, tuple(t)))
         left = len(tasks)
         try:
             while left:
                 try:
-                    i, ok, value = result_q.get(timeout=0.5)
+                    i, ok, value = self.result_q.get(timeout=0.5)
                 except queue.Empty:
-                    dead = [p for p in self.procs if p.exitcode not in (None, 0)]
+                    dead = [p for p in self.procs if p.exitcode is not None]
                     if dead:
                         raise RuntimeError(f"a worker process died (exit code {dead[0].exitcode}) with "
                                            f"{left} task(s) unfinished") from None
@@ -101,7 +116,6 @@ class _ProcessPool:
         except BaseException:
             self.terminate()
             raise
-        self.close()
 
     def terminate(self) -> None:
         for p in self.procs:
@@ -112,8 +126,11 @@ class _ProcessPool:
         self.procs = []
 
     def close(self) -> None:
-        for p in self.procs:
-            p.join()
+        if self.procs:
+            for _ in self.procs:
+                self.task_q.put(None)
+            for p in self.procs:
+                p.join()
         self.procs = []
 
 

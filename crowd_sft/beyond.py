@@ -143,7 +143,7 @@ def _pooled_over_m(summary):
 
 
 def published_vs_accurate(cfg: SweepConfig, out_dir=None, *, n_jobs: int = -1, scheduler=None, dask_local=None,
-                          progress=None, accurate: str = "mc") -> list[dict]:
+                          progress=None, accurate: str = "mc", figure: bool = True) -> list[dict]:
     """Pearson of points vs Shapley values with the published KernelSHAP and with accurate values.
 
     Runs the sweep ``cfg`` twice, with ``shapley='kernel'`` and with ``shapley=accurate``; the
@@ -173,10 +173,11 @@ def published_vs_accurate(cfg: SweepConfig, out_dir=None, *, n_jobs: int = -1, s
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         _write_atomic(out_dir / "published_vs_accurate.csv", _csv_text(rows))
-        published_vs_accurate_figure(rows, out_dir / "beyond_published_vs_accurate.png",
-                                     provenance=f"published: {pub_cfg.estimator_text()}; accurate: "
-                                                f"{acc_cfg.estimator_text()}; {cfg.seeding_text()}; "
-                                                f"{int(cfg.runs)} runs per setting, same tournaments")
+        if figure:
+            published_vs_accurate_figure(rows, out_dir / "beyond_published_vs_accurate.png",
+                                         provenance=f"published: {pub_cfg.estimator_text()}; accurate: "
+                                                    f"{acc_cfg.estimator_text()}; {cfg.seeding_text()}; "
+                                                    f"{int(cfg.runs)} runs per setting, same tournaments")
     return rows
 
 
@@ -201,6 +202,9 @@ def published_vs_accurate_figure(rows, path, *, provenance: str | None = None):
                 ax.set_xlabel("number of users n", fontsize=10)
             if c == 0:
                 ax.set_ylabel("Pearson r, mean over m", fontsize=10)
+    ns = sorted({x["n"] for x in rows})
+    if ns:
+        axes[0, 0].set_xticks(ns)
     h, lab = axes[0, 0].get_legend_handles_labels()
     if h:
         fig.legend(h, lab, loc="upper center", ncol=2, fontsize=11, frameon=False, bbox_to_anchor=(0.5, 0.955))

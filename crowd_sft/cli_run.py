@@ -119,7 +119,8 @@ def _cmd_reproduce(args) -> int:
         return 130
     if cfg.shapley == "kernel" and not args.no_accurate:
         from .beyond import published_vs_accurate
-        published_vs_accurate(cfg, args.out, n_jobs=args.jobs, scheduler=args.scheduler, dask_local=args.dask_local)
+        published_vs_accurate(cfg, args.out, n_jobs=args.jobs, scheduler=args.scheduler, dask_local=args.dask_local,
+                              figure=not args.no_figures)
     with open(f"{args.out}/table1.md", encoding="utf-8") as fh:
         print(fh.read())
     print(f"{len(res.rows)} runs ({res.computed_chunks} chunks computed, {res.skipped_chunks} resumed) -> {args.out}")

@@ -130,6 +130,9 @@ def scaling_figure(summary, path, key, ylabel, title, *, provenance: str | None 
                 ax.set_ylabel(ylabel, fontsize=10)
             if handles is None and ax.get_legend_handles_labels()[0]:
                 handles, labels = ax.get_legend_handles_labels()
+    ns = sorted({s["n"] for s in summary})
+    if ns:
+        axes[0, 0].set_xticks(ns)  # shared x-axis: the crowd sizes of the sweep
     if handles:
         fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=11, frameon=False,
                    bbox_to_anchor=(0.5, 0.955))

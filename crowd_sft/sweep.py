@@ -44,6 +44,7 @@ import numpy as np
 
 from ._parallel import Executor
 from ._progress import ProgressBar
+from ._validate import check_choice, check_int, check_probability
 from .data import as_preferences
 from .games import PublishedGame, compare_points
 from .tournament import EVALUATIONS, GROUPINGS, _validate_run, draw_randomness, make_instance, run_settings
@@ -138,27 +139,19 @@ class SweepConfig:
         for m in self.groups:
             if m < 2 or m > min(self.users):
                 raise ValueError(f"groups (m) must be in [2, {min(self.users)}] (m <= n); got {m}")
-        if isinstance(self.runs, bool) or int(self.runs) < 1:
-            raise ValueError(f"runs must be >= 1; got {self.runs}")
-        if int(self.chunk_runs) < 1:
-            raise ValueError(f"chunk_runs must be >= 1; got {self.chunk_runs}")
-        if self.shapley not in SHAPLEY_METHODS:
-            raise ValueError(f"shapley must be one of {', '.join(SHAPLEY_METHODS)}; got {self.shapley!r}")
+        check_int(self.runs, "runs", 1)
+        check_int(self.chunk_runs, "chunk_runs", 1)
+        check_choice(self.shapley, SHAPLEY_METHODS, "shapley")
         if self.shapley == "exact" and any(e != "dot" for _, e in self.pairs):
             from .shapley import EXACT_MAX_PLAYERS_FAST
             if max(self.users) > EXACT_MAX_PLAYERS_FAST:
                 raise ValueError(f"shapley='exact' needs users (n) <= {EXACT_MAX_PLAYERS_FAST} for l2/l1 "
                                  f"(2^n coalitions); got n = {max(self.users)}; use shapley='mc'")
-        if isinstance(self.kernel_samples, bool) or int(self.kernel_samples) < 1:
-            raise ValueError(f"kernel_samples must be an integer >= 1; got {self.kernel_samples}")
-        if int(self.mc_evaluations) < 1:
-            raise ValueError(f"mc_evaluations must be >= 1; got {self.mc_evaluations}")
-        if not (0.0 <= float(self.adversary_fraction) < 1.0):
-            raise ValueError(f"adversary_fraction must be in [0, 1); got {self.adversary_fraction}")
-        if self.adversary_kind not in ("random", "inverted"):
-            raise ValueError(f"adversary_kind must be one of random, inverted; got {self.adversary_kind!r}")
-        if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer; got {self.seed!r}")
+        check_int(self.kernel_samples, "kernel_samples", 1)
+        check_int(self.mc_evaluations, "mc_evaluations", 1)
+        check_probability(self.adversary_fraction, "adversary_fraction")
+        check_choice(self.adversary_kind, ("random", "inverted"), "adversary_kind")
+        check_int(self.seed, "seed", 0)
         # parameter ranges, checked once with a dummy run
         _validate_run(np.zeros((2, 1)), np.zeros(1), np.zeros(1), 2, self.pairs[0][0], self.pairs[0][1],
                       self.rounds, self.delta, self.error_prob, self.weight_power, self.reward,

@@ -432,3 +432,34 @@ def _hash_insert(table, keys):
                 break
             h = (h + np.uint64(1)) & mask
     return new
+
+
+@njit(cache=True)
+def _published_values(masks, users, e, code, v0, total, out):
+    """Values of the published game on the rows of a 0/1 design: ``eval(mean of S, e)``.
+
+    Each coalition's sum is read through its smaller side (``sum(S) = total - sum(N - S)`` when
+    ``S`` has more members than non-members), ``O(min(s, n - s) d)`` per row; ``v(empty) = v0``.
+    """
+    k, n = masks.shape
+    d = users.shape[1]
+    acc = np.empty(d)
+    for r in range(k):
+        s = 0
+        for i in range(n):
+            if masks[r, i]:
+                s += 1
+        if s == 0:
+            out[r] = v0
+            continue
+        comp = 2 * s > n
+        for j in range(d):
+            acc[j] = 0.0
+        for i in range(n):
+            if masks[r, i] != comp:
+                for j in range(d):
+                    acc[j] += users[i, j]
+        if comp:
+            for j in range(d):
+                acc[j] = total[j] - acc[j]
+        out[r] = _score_sum(acc, s, e, code)

@@ -35,9 +35,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..games import MemoGame, as_game
+from ..games import MemoGame, PublishedGame, as_game
 
-from ._kernels import _design_moments, _kernelshap_sample
+from ._kernels import _design_moments, _kernelshap_sample, _published_values
 from ._lars import lars_active_set, lars_active_set_fast
 from ._result import ShapleyResult, check_int, seed_sequence
 
@@ -300,6 +300,12 @@ def _published_solve_gram(masks, weights, ey, fnull, fx, lars_r=None, rows=None)
     return phi
 
 
+def _unwrap(game):
+    while isinstance(game, MemoGame):
+        game = game.game
+    return game
+
+
 def _kernel_A(n: int) -> np.ndarray:
     """Exact A = E[z z^T] under the Shapley kernel (sizes 1..n-1, p(s) ~ 1/(s(n-s)))."""
     s = np.arange(1, n)
@@ -384,7 +390,16 @@ def kernel_shap(game, *, n_samples: int = 10_000, seed=None, l1_reg="num_feature
     if variant == "published":
         design = _published_design if engine == "reference" else _published_design_fast
         masks, weights, rows = design(n, n_samples, rng)
-        ey = memo.values(masks) if engine == "reference" else g.values(masks)  # the design's rows are distinct
+        if engine == "reference":
+            ey = memo.values(masks)
+        else:  # the design's rows are distinct: no memo; the published game has a compiled path
+            inner = _unwrap(g)
+            if isinstance(inner, PublishedGame):
+                ey = np.empty(masks.shape[0])
+                _published_values(np.ascontiguousarray(masks), inner.users, inner.expert, inner.code,
+                                  inner.empty_value, inner.users.sum(axis=0), ey)
+            else:
+                ey = g.values(masks)
         solve = _published_solve if engine == "reference" else _published_solve_gram
         phi = solve(masks, weights, ey, v0, vn, lars_r, rows)
         selected = int(np.count_nonzero(phi))

@@ -62,3 +62,19 @@ def test_cli_experiment1_exhausted_pool_is_one_line_exit_2():
                         "--clones", "2", "--iterations", "5"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.count("\n") == 1 and "iterations=5 with clones=2" in r.stderr
+
+
+def test_published_vs_accurate_same_tournaments(tmp_path):
+    from crowd_sft.beyond import published_vs_accurate
+
+    cfg = SweepConfig(users=(8, 30), groups=(2, 3), pairs=(("random", "l2"), ("interleaved", "dot")), runs=3,
+                      rounds=30)
+    rows = published_vs_accurate(cfg, tmp_path, n_jobs=1, progress=False)
+    assert len(rows) == 4
+    for r in rows:
+        if r["n"] == 8:  # the published KernelSHAP enumerates every coalition at n <= 13: both are exact
+            assert r["pearson_published"] == pytest.approx(r["pearson_accurate"], abs=1e-9)
+    assert any(abs(r["pearson_published"] - r["pearson_accurate"]) > 1e-6 for r in rows if r["n"] == 30)
+    assert (tmp_path / "beyond_published_vs_accurate.png").stat().st_size > 0
+    assert "accurate" in (tmp_path / "beyond_published_vs_accurate.svg").read_text()
+    assert (tmp_path / "published_vs_accurate.csv").read_text().startswith("grouping,evaluation,n,")
