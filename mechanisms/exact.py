@@ -12,21 +12,49 @@ low-dimensional integrals of products of ``sigmoid(eps * (theta_a - theta_b))``.
 * APA (eq. 8), ``3cycle`` rule: given ``theta_a, theta_b`` and ``i``'s report on ``(a, b)``, the ``m - 2``
   triangles through the pair use disjoint edges, so
   ``Pr(coherent, agree_j) = 2 E[S_i[a,b] S_j[a,b] (1 - M[b,a])^(m-2)]`` with
-  ``M = S_i diag(w) S_i`` (``M[b, a] = Pr(b > c > a)`` for a fresh item ``c``): a three-dimensional
-  integral done as a matrix product on the quadrature grid.
+  ``M[b, a] = E_c[S_i[b,c] S_i[c,a]] = Pr(b > c > a)`` for a fresh item ``c``.  Because the two sigmoid
+  arguments add up to ``K = eps_i (theta_b - theta_a)`` for every ``c``, ``M[b, a] = (H(theta_b) - H(theta_a)) /
+  (1 - exp(-K))`` with the one-dimensional ``H(u) = E_c[sigmoid(eps_i (u - c))] = (1 - T_i(u)) / 2``: the
+  three-dimensional integral is a two-dimensional one.
 * APA, ``scc`` rule: the pair's coherence depends on the whole tournament, so the engine integrates over
   all ``m`` qualities on a tensor grid and enumerates all ``2^(m(m-1)/2)`` tournaments of agent ``i``.
 
-Accuracy
---------
-The one-dimensional rule is a composite 12-point Gauss-Legendre rule whose panels shrink as ``5/|eps|``
-(:meth:`agents.Prior.rule`).  For the normal and uniform priors, PPA/BSST/APA-3cycle values agree with
-(a) adaptive ``scipy.integrate.quad`` over the difference density (PPA), (b) nested adaptive quadrature
+Quadrature at any effort (normal and uniform priors)
+----------------------------------------------------
+The integrands vary on the scale ``1/|eps|`` only in layers: at ``theta_a = theta_b`` (the reports'
+sigmoids) and, for the uniform prior, at the ends of the support (boundary layers of ``T``).  Every rule is
+a composite 12-point Gauss-Legendre rule on the prior's base panels plus panels graded geometrically
+(ratio 2) towards each layer position down to width ``1/max|eps|`` (``max|eps|`` capped at ``1e9``):
+
+* PPA, DG13/CA: one-dimensional, over the closed-form difference density, graded towards ``D = 0``;
+* BSST: ``T`` in closed form (uniform) or by a rule in ``s = theta - u`` graded towards ``s = 0`` (normal); the
+  outer ``u``-rule is the prior's base rule (normal: ``T`` is entire) or graded towards the ends (uniform);
+* APA-3cycle: outer rule in ``(mu, delta) = ((theta_a + theta_b)/2, theta_a - theta_b)``, graded in ``delta``
+  towards 0 (normal: a tensor rule, ``mu`` and ``delta`` are independent normals; uniform: ``mu`` on
+  ``[low + |delta|/2, high - |delta|/2]``, graded towards both ends, and ``delta`` also towards the corners);
+  ``T`` Chebyshev-interpolated (normal) or in closed form (uniform).
+
+So the number of nodes grows only like ``log(max|eps|)`` (about 20 graded panels per layer side at
+``|eps| = 1e6``), and time and memory are bounded: APA at ``|eps| = 1e6`` takes about 0.05 s (normal) and
+0.3 s (uniform) and under 200 MB.  Agreement: with the previous engine (below) to ``2e-12`` relative for
+``|eps| <= 20``; with the rule refined two-fold to ``1e-12`` for ``1e-8 <= |eps| <= 1e6``; with nested adaptive
+``scipy`` quadrature (``tests/test_exact.py`` at small efforts, ``tests/test_exact_large_effort.py`` against peers
+at effort ``1e6``) to ``1e-10``; and with the closed-form large-effort expansions of PPA, BSST and APA (up to
+``O(w^-3)``; ``tests/test_exact_large_effort.py``) to ``1e-13``.  ``refine=0.5`` (the solvers' bracketing rule)
+halves the base panels and squares the grading ratio: about 3x cheaper for APA, within ``2e-9`` of ``refine=1``
+(its contract is ``1e-6``).
+
+The previous engine (other priors)
+----------------------------------
+:class:`agents.ScipyPrior` uses the prior's own rule, composite Gauss-Legendre with panels shrinking as
+``5/|eps|`` (:meth:`agents.Prior.rule`), on tensor grids (``M = S diag(w) S`` for APA: ``n^3`` work, ``n^2``
+memory, so APA refuses grids above ``LEGACY_APA_MAX_NODES`` nodes).  For the normal and uniform priors it agreed
+with (a) adaptive ``scipy.integrate.quad`` over the difference density (PPA), (b) nested adaptive quadrature
 (BSST, APA) and (c) the same rule refined two- and four-fold, to better than ``1e-11`` relative for
-``|eps| <= 20`` (``tests/test_exact.py``), and with Monte Carlo within 4 standard errors on a grid of
-cases.  ``scc`` uses the same rule on an ``m``-dimensional tensor grid (``m - 1`` for normal priors) and refuses
-grids above ``SCC_MAX_NODES`` points; ``check_accuracy=True`` reports the refinement difference.  PPA
-integrates over the closed-form difference density where the prior has one.
+``|eps| <= 20``, and with Monte Carlo within 4 standard errors.  ``mechanisms.exact._USE_LEGACY = True``
+selects it for every prior (``benchmarks/bench_exact_effort.py``).  ``scc`` uses the prior's rule on an
+``m``-dimensional tensor grid (``m - 1`` for normal priors) and refuses grids above ``SCC_MAX_NODES`` points;
+``check_accuracy=True`` reports the refinement difference.
 """
 from __future__ import annotations
 
@@ -305,7 +333,8 @@ def _apa3_base_stack(prior, E_own, n_items, x, w):
     ``S(-e) = S(e)^T`` and ``M(-e) = M(e)^T``, so only ``|e|`` is computed.  Cached because the solvers
     evaluate the same own grid against many peer profiles.
     """
-    cacheable = E_own.size >= 8           # grids, not the pointwise calls of a refinement
+    # grids, not the pointwise calls of a refinement; at most 2 x 32 MB held
+    cacheable = E_own.size >= 8 and E_own.size * x.size ** 2 <= 4 * 2 ** 20
     key = (repr(prior), n_items, x.size, float(x[0]), float(x[-1]), E_own.tobytes())
     hit = _APA_BASE_CACHE.get(key) if cacheable else None
     if hit is not None:
@@ -320,7 +349,7 @@ def _apa3_base_stack(prior, E_own, n_items, x, w):
             done[a] = _apa3_base(xc, wc, a, n_items)
         out[k] = done[a][0] if e >= 0 else done[a][1]
     if cacheable:
-        if len(_APA_BASE_CACHE) >= 8:
+        if len(_APA_BASE_CACHE) >= 2:
             _APA_BASE_CACHE.pop(next(iter(_APA_BASE_CACHE)))
         _APA_BASE_CACHE[key] = out
     return out
@@ -382,13 +411,15 @@ _GRADING_CAP = 1e9
 
 
 def _kind(prior):
-    from agents.priors import NormalPrior, UniformPrior
+    from agents.priors import NormalPrior, ScipyPrior, UniformPrior
     if _USE_LEGACY:
         return None
     if type(prior) is NormalPrior:
         return "normal"
     if type(prior) is UniformPrior:
         return "uniform"
+    if type(prior) is ScipyPrior:
+        return "scipy"
     return None
 
 
@@ -687,7 +718,82 @@ def _T_values(prior, kind, e, u, refine, many=False):
     return out
 
 
+# --- any continuous prior (scipy.stats): nested rule graded around the outer node ------------------
+
+def _scipy_hmax(prior):
+    q1, q3 = prior.dist.ppf([0.25, 0.75])
+    return float(0.5 * (q3 - q1))
+
+
+@lru_cache(maxsize=8)
+def _scipy_nested_rule(prior, k_levels, refine):
+    """``(ob, ow, x, w)``: the prior's own rule ``(ob, ow)`` for the outer quality and, for outer node ``b``, the
+    inner rule ``x[b], w[b]`` (same panels in probability space plus ``cdf(ob[b] +- offsets)``, graded towards
+    ``ob[b]`` down to the layer width); inner rules are padded with zero weights to a common length."""
+    n = max(2, int(math.ceil(prior._base_panels() * float(refine))))
+    ue = prior._u_edges(n)
+    lo, hi = ue[0], ue[-1]
+    if k_levels == 0:
+        ob, ow = prior.rule(0.0, refine)
+        return ob, ow, np.broadcast_to(ob, (ob.size, ob.size)), np.broadcast_to(ow, (ob.size, ob.size))
+    # graded from the layer width up to 64 x the quartile scale: the prior's own panels can be much wider
+    # than that in the tails, where a sigmoid's exponential approach to +-1 would otherwise be under-resolved
+    r = _GRADE_RATIO ** (1.0 / refine)
+    offs = _scipy_hmax(prior) * r ** (-np.arange(-math.ceil(6.0 * refine), k_levels + 1, dtype=float))
+    # outer rule: also graded towards finite ends of the support (where the density may jump, the
+    # outer integrand has a layer of width 1/|eps|)
+    extra = [ue]
+    a, b = prior.dist.support()
+    if np.isfinite(a):
+        extra.append(prior.dist.cdf(a + offs))
+    if np.isfinite(b):
+        extra.append(prior.dist.cdf(b - offs))
+    vb, wb = _gl(np.unique(np.clip(np.concatenate(extra), lo, hi)))
+    ob = np.asarray(prior.dist.ppf(vb), dtype=float)
+    ow = wb / wb.sum()
+    rows_x, rows_w = [], []
+    for t in ob:
+        extra = prior.dist.cdf(np.concatenate([t - offs, [t], t + offs]))
+        e = np.unique(np.clip(np.concatenate([ue, extra]), lo, hi))
+        v, wv = _gl(e)
+        rows_x.append(np.asarray(prior.dist.ppf(v), dtype=float))
+        rows_w.append(wv / wv.sum())
+    L = max(r.size for r in rows_x)
+    X = np.zeros((ob.size, L))
+    W = np.zeros((ob.size, L))
+    for k, (r, q) in enumerate(zip(rows_x, rows_w)):
+        X[k, :r.size] = r
+        X[k, r.size:] = ob[k]
+        W[k, :q.size] = q
+    for arr in (X, W):
+        arr.setflags(write=False)
+    return ob, ow, X, W
+
+
+def _scipy_rule(prior, max_abs_eps, refine):
+    return _scipy_nested_rule(prior, _eps_key(max_abs_eps, _scipy_hmax(prior), refine), float(refine))
+
+
+def _scipy_T(prior, E, refine):
+    """``T_e(ob[b]) = sum_l W[b, l] tanh(e (X[b, l] - ob[b]) / 2)`` for every signed effort in ``E``."""
+    ob, ow, X, W = _scipy_rule(prior, _max_abs(E), refine)
+    vals = np.unique(np.abs(E))
+    D = X - ob[:, None]
+    Tv = {a: (np.zeros(ob.size) if a == 0.0 else np.einsum("bl,bl->b", W, _t(a * D))) for a in vals}
+    return ow, np.stack([Tv[abs(e)] if e >= 0 else -Tv[abs(e)] for e in E]).reshape(len(E), ob.size)
+
+
 # --- tables --------------------------------------------------------------------------------------
+
+_TINY_EPS = 1e-100
+
+
+def _flush_tiny(E):
+    """Efforts below ``1e-100`` in magnitude act as 0: their effect is ``O(|eps|)``, far below double precision,
+    and ``1 / eps`` (layer widths, closed forms) would overflow."""
+    E = np.asarray(E, dtype=float)
+    return np.where(np.abs(E) < _TINY_EPS, 0.0, E)
+
 
 def _max_abs(*arrays):
     return float(max(np.max(np.abs(np.asarray(a, dtype=float)), initial=0.0) for a in arrays))
@@ -695,10 +801,23 @@ def _max_abs(*arrays):
 
 def agreement_correlation_table(prior, E1, E2, refine=1):
     """``C[p, q] = E[t(E1[p] D) t(E2[q] D)]`` with ``D = theta_a - theta_b`` (PPA's agreement, vectorised)."""
-    E1 = np.asarray(E1, dtype=float)
-    E2 = np.asarray(E2, dtype=float)
-    if _kind(prior) is None:
+    kind = _kind(prior)
+    if kind is None:
         return _agreement_correlation_table_legacy(prior, E1, E2, refine)
+    E1 = _flush_tiny(E1)
+    E2 = _flush_tiny(E2)
+    if kind == "scipy":
+        ob, ow, X, W = _scipy_rule(prior, _max_abs(E1, E2), refine)
+        D = (X - ob[:, None]).ravel()
+        WD = (W * ow[:, None]).ravel()
+        v1, i1 = np.unique(E1, return_inverse=True)
+        v2, i2 = np.unique(E2, return_inverse=True)
+        out = np.zeros((v1.size, v2.size))
+        step = max(1, (1 << 21) // max(1, v1.size + v2.size))
+        for k in range(0, D.size, step):
+            d, wd = D[k:k + step], WD[k:k + step]
+            out += (_t(v1[:, None] * d[None, :]) * wd[None, :]) @ _t(v2[:, None] * d[None, :]).T
+        return out[np.ix_(i1.ravel(), i2.ravel())]
     d, wd = _diff_rule(prior, _max_abs(E1, E2), refine)
     F1 = _t(E1[:, None] * d[None, :])
     F2 = _t(E2[:, None] * d[None, :])
@@ -711,6 +830,10 @@ def bsst_A_table(prior, E, refine=1):
     kind = _kind(prior)
     if kind is None:
         return _bsst_A_table_legacy(prior, E, refine)
+    E = _flush_tiny(E)
+    if kind == "scipy":
+        ow, T = _scipy_T(prior, E, refine)
+        return (T * ow[None, :]) @ T.T
     u, w = _bsst_outer_rule(prior, kind, _max_abs(E), refine)
     vals = np.unique(np.abs(E))
     Tv = {}
@@ -765,8 +888,10 @@ def apa3_table(prior, E_own, E_peer, n_items, refine=1):
     E_own = np.ascontiguousarray(E_own, dtype=float)
     E_peer = np.asarray(E_peer, dtype=float)
     kind = _kind(prior)
-    if kind is None:
+    if kind is None or kind == "scipy":
         return _apa3_table_legacy(prior, E_own, E_peer, n_items, refine)
+    E_own = np.ascontiguousarray(_flush_tiny(E_own))
+    E_peer = _flush_tiny(E_peer)
     rule = _apa_outer_rule(prior, kind, _max_abs(E_own, E_peer), refine)
     d = rule[2]
     G = np.empty((E_own.size, E_peer.size))
