@@ -44,17 +44,26 @@ at effort ``1e6``) to ``1e-10``; and with the closed-form large-effort expansion
 halves the base panels and squares the grading ratio: about 3x cheaper for APA, within ``2e-9`` of ``refine=1``
 (its contract is ``1e-6``).
 
-The previous engine (other priors)
-----------------------------------
-:class:`agents.ScipyPrior` uses the prior's own rule, composite Gauss-Legendre with panels shrinking as
-``5/|eps|`` (:meth:`agents.Prior.rule`), on tensor grids (``M = S diag(w) S`` for APA: ``n^3`` work, ``n^2``
-memory, so APA refuses grids above ``LEGACY_APA_MAX_NODES`` nodes).  For the normal and uniform priors it agreed
-with (a) adaptive ``scipy.integrate.quad`` over the difference density (PPA), (b) nested adaptive quadrature
-(BSST, APA) and (c) the same rule refined two- and four-fold, to better than ``1e-11`` relative for
-``|eps| <= 20``, and with Monte Carlo within 4 standard errors.  ``mechanisms.exact._USE_LEGACY = True``
-selects it for every prior (``benchmarks/bench_exact_effort.py``).  ``scc`` uses the prior's rule on an
-``m``-dimensional tensor grid (``m - 1`` for normal priors) and refuses grids above ``SCC_MAX_NODES`` points;
-``check_accuracy=True`` reports the refinement difference.
+Other priors (``scipy.stats``)
+------------------------------
+For :class:`agents.ScipyPrior`, PPA, BSST and DG13/CA use a nested rule: the prior's own rule for the outer
+quality (in probability space, graded towards finite ends of the support) and, for each outer node, the
+prior's panels plus panels graded towards that node, from the layer width up to 64 quartile scales (the
+prior's own tail panels are wide).  It agrees with the previous engine to ``1e-11`` for ``|eps| <= 20`` and
+with its own two-fold refinement to ``2e-11`` up to ``|eps| = 1e6`` (expon, t(5), lognorm, beta).  APA keeps
+the previous engine for these priors.
+
+The previous engine
+-------------------
+The prior's own rule, composite Gauss-Legendre with panels shrinking as ``5/|eps|`` over the whole span
+(:meth:`agents.Prior.rule`), on tensor grids (``M = S diag(w) S`` for APA: ``n^3`` work, ``n^2`` memory; so APA
+refuses grids above ``LEGACY_APA_MAX_NODES`` nodes, and the other sums run in blocks).  For the normal and
+uniform priors it agreed with (a) adaptive ``scipy.integrate.quad`` over the difference density (PPA),
+(b) nested adaptive quadrature (BSST, APA) and (c) the same rule refined two- and four-fold, to better than
+``1e-11`` relative for ``|eps| <= 20``, and with Monte Carlo within 4 standard errors.
+``mechanisms.exact._USE_LEGACY = True`` selects it for every prior (``benchmarks/bench_exact_effort.py``).
+``scc`` uses the prior's rule on an ``m``-dimensional tensor grid (``m - 1`` for normal priors) and refuses
+grids above ``SCC_MAX_NODES`` points; ``check_accuracy=True`` reports the refinement difference.
 """
 from __future__ import annotations
 

@@ -376,3 +376,27 @@ def test_efforts_beyond_1e6_stay_finite_and_reach_the_limits(prior):
         assert BSST(1.0, 0.3).exact([w] * N, m, prior) == pytest.approx(T_B(N, m) * 1.6 / 3, rel=1e-11)
         v = APA().exact([w, -w, 0.5, 3 * w], m, prior)
         assert math.isfinite(v) and v == pytest.approx(APA().exact([1e12, -1e12, 0.5, 3e12], m, prior), rel=1e-9)
+
+
+# --------------------------------------------------------------------------------------------
+# scipy.stats priors: nested rule for PPA / BSST; APA refuses grids it cannot afford
+# --------------------------------------------------------------------------------------------
+
+def test_scipy_prior_large_own_effort_limit():
+    """expon: ``D ~ Laplace(0, 1)``, ``E[sigmoid(e |D|)] = int_0^inf e^-d sigmoid(e d) dd``."""
+    from scipy import stats
+    d = stats.expon()
+    peers = [0.3, -2.0]
+    want = 3 * sum(_quad(lambda x, e=e: math.exp(-x) * sig(e * x), 0.0, 60.0, epsabs=1e-15, epsrel=1e-14)
+                   for e in peers)
+    for w in (1e4, 1e6):
+        assert PPA().exact([w] + peers, 3, d) == pytest.approx(want, rel=100.0 / w ** 2 + 1e-11)
+        for mech in (PPA(), BSST(1.0, 0.3)):
+            eps = [w, -w, 0.3, 2 * w]
+            assert mech.exact(eps, 3, d) == pytest.approx(mech.exact(eps, 3, d, refine=2), rel=1e-10)
+
+
+def test_scipy_prior_apa_refuses_huge_grids_with_a_clear_message():
+    from scipy import stats
+    with pytest.raises(ValueError, match="method='mc'"):
+        APA().exact([1e4, 1e4, 1e4], 3, stats.expon())
