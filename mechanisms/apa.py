@@ -33,7 +33,8 @@ class APA(Mechanism):
     With uniformly random reports a pair is coherent with probability ``(3/4)^(m-2)`` under ``3cycle``
     (``3/4, 9/16, 27/64``) and ``3/4, 1/2, 0.293`` under ``scc`` for ``m = 3, 4, 5``.
 
-    The exact engine handles ``3cycle`` for any ``m`` (three-dimensional integral).  For ``scc`` it
+    The exact engine handles ``3cycle`` for any ``m`` and any effort (the third item's integral has a closed
+    form in a one-dimensional function, leaving a two-dimensional integral; see :mod:`mechanisms.exact`).  For ``scc`` it
     integrates over all ``m`` qualities and enumerates ``i``'s ``2^(m(m-1)/2)`` tournaments, so it is
     limited to ``m <= 5``; use ``method='mc'`` beyond.
 
