@@ -148,7 +148,34 @@ def _cell_upper_bounds(game, agent, w, u, terms, stats):
     return out
 
 
-def best_response(game: Game, peers, *, agent: int = 0, n_grid: int = 121, tol: float = 1e-9,
+def _concave_zones(game, agent, peers_eps, sign, cands, h, terms, stats):
+    """Intervals around refined maxima on which the utility is certified concave, so the refined maximum
+    (a stationary point to the refinement's resolution) is the cell's maximum: ``U2(x*) < 0`` and
+    ``|U3| <= K3 = S_own(3) H_3 + max |c3|`` (third derivatives) give ``U2 < 0`` within ``|U2(x*)| / K3``."""
+    from .bounds import H, S_own, cost_d3
+    zones = []
+    cost = game.cost_of(agent)
+    for x, _, _ in cands:
+        d = 1e-3 * (0.1 + x)
+        if x - d <= 0:
+            continue
+        u = game.utility_curve(sign * np.array([x - d, x, x + d]), peers_eps, agent)
+        u2 = (u[0] - 2 * u[1] + u[2]) / (d * d)
+        err = 4e-13 * game.payoff_scale / (d * d)
+        if u2 >= -err:
+            continue
+        a = max(x - 2 * h, 0.0)
+        c3 = cost_d3(cost, np.array([max(a, 1e-300), x + 2 * h]))
+        if c3 is None:
+            continue
+        K3 = S_own(3, terms) * H(3, a, stats) + float(np.max(np.abs(c3)))
+        rho = min(2 * h, 0.9 * (abs(u2) - err) / K3) if K3 > 0 else 2 * h
+        if rho > 0:
+            zones.append((x - rho, x + rho))
+    return zones
+
+
+def best_response(game: Game, peers, *, agent: int = 0, n_grid: int = 61, tol: float = 1e-9,
                   refine: bool = True, certify: bool = True) -> BestResponse:
     """Global best response of ``agent`` against ``peers``.
 
@@ -259,6 +286,9 @@ def best_response(game: Game, peers, *, agent: int = 0, n_grid: int = 121, tol: 
             work = [[w[k], w[k + 1]] for k in range(w.size - 1) if open_[k]]
             rep = HONEST if sign > 0 else DISHONEST
             exact = {}
+            zones = _concave_zones(game, agent, peers_eps, sign, [c for c in cands if c[1] == rep and c[0] > 0],
+                                   w[1] - w[0], terms, stats)
+            work = [c for c in work if not any(lo <= c[0] and c[1] <= hi for lo, hi in zones)]
 
             def ev(xs, sign=sign):
                 new_x = sorted({x for x in xs if x not in exact})
@@ -266,6 +296,7 @@ def best_response(game: Game, peers, *, agent: int = 0, n_grid: int = 121, tol: 
                     vals = game.utility_curve(sign * np.array(new_x), peers_eps, agent)
                     exact.update(zip(new_x, vals.tolist()))
             rounds = 0
+            residual = []
             while work and rounds < 40:
                 rounds += 1
                 mids = [0.5 * (a + b) for a, b in work]
@@ -279,10 +310,14 @@ def best_response(game: Game, peers, *, agent: int = 0, n_grid: int = 121, tol: 
                     for lo, hi in ((a, m), (m, b)):
                         bd = _cell_upper_bounds(game, agent, np.array([lo, hi]), np.array([exact[lo], exact[hi]]),
                                                 terms, stats)[0]
+                        if any(zl <= lo and hi <= zh for zl, zh in zones):
+                            continue            # certified concave around a refined maximum
                         if bd > best + tol_abs and hi - lo > xatol:
                             nxt.append([lo, hi])
-                        else:
+                        elif bd <= best + tol_abs:
                             gap = max(gap, bd - best)
+                        else:
+                            residual.append([lo, hi])
                 if len(nxt) > 64:   # a flat top: keep the cells nearest the best, Brent does the rest
                     nxt.sort(key=lambda c: -max(exact[c[0]], exact[c[1]]))
                     for lo, hi in nxt[64:]:
@@ -291,7 +326,7 @@ def best_response(game: Game, peers, *, agent: int = 0, n_grid: int = 121, tol: 
                         best = max(best, uk)
                     nxt = nxt[:64]
                 work = nxt
-            for lo, hi in work:       # still open at the resolution limit: a maximiser is there
+            for lo, hi in work + residual:    # still open at the resolution limit: a maximiser is there
                 wk, uk = refine_branch(f, np.array([lo, 0.5 * (lo + hi), hi]), 1, xatol)
                 cands.append((wk, rep, uk))
                 best = max(best, uk)

@@ -74,7 +74,8 @@ How to read the table
                is non-negative and non-decreasing on the whole interval [w, w + d].
   EC compl.    The weaker complementarity reading: i's best response does not fall when a peer's effort
                rises.
-  w* (eq.)     the best informed honest equilibrium effort (omega-BNIC's candidate), and W the domain.
+  w* (W)       the best informed honest equilibrium effort (omega-BNIC's candidate) and, in brackets, the
+               searched domain [0, W] (the derived effort bound, or the user's cap).
   z/k UEI      smallest payment-to-cost ratio z/k at which UEI holds, for this cost shape (c = k c0):
                "root" = global minimisation of c0(w) / (M1(w) - M1(0)); after ";" the exact local value
                from the small-effort expansion (sympy closed form); "inf (local)" = zero effort stays a

@@ -49,6 +49,10 @@ from agents._validation import check_real
 from .best_response import best_response
 from .bounds import (H, S, cost_d2, cost_d3, cost_is_known, difference_stats, term_structure)
 from .game import Game, SymmetricGrid  # noqa: F401  (SymmetricGrid re-exported for callers)
+from mechanisms import APA, BSST, CA, DG13, PPA, StatisticRule
+
+_SHARED = {}      # unit-z payment stencils of the first-order condition, per population
+_SHAREABLE = (PPA, BSST, APA, DG13, CA, StatisticRule)
 
 #: Floating-point noise of one exact payment evaluation, relative to the payoff scale: the quadrature
 #: rule is fixed within one call, so finite differences see rounding only (sums of ~1e4 terms).
@@ -159,6 +163,18 @@ class DiagonalFOC:
         self.game = game
         self.cache = {}
         self.noise = ENGINE_NOISE * game.payoff_scale
+        # payments are linear in z: games that differ only in z (and the cost) share one table at z = 1,
+        # which is what makes threshold bisections on z/k cheap
+        z = float(getattr(game.mechanism, "z", 1.0))
+        key = None
+        if type(game.mechanism) in _SHAREABLE:      # their repr identifies the rule completely
+            key = (repr(game.mechanism.scaled(1.0 / z)), game.n_agents, game.n_items, repr(game.prior))
+        else:
+            z = 1.0
+        self.z = z
+        self.shared = _SHARED.setdefault(key, {}) if key is not None else {}
+        if len(_SHARED) > 64:
+            _SHARED.pop(next(iter(_SHARED)))
 
     def step(self, w):
         return 5e-3 * (0.1 + abs(w))
@@ -170,7 +186,11 @@ class DiagonalFOC:
         g = self.game
         h = self.step(w)
         x = w + h * np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
-        p = g.mechanism.payment_curve(x, np.full(g.n_agents - 1, w), g.n_items, g.prior)
+        if w in self.shared:
+            p = self.z * self.shared[w]
+        else:
+            p = g.mechanism.payment_curve(x, np.full(g.n_agents - 1, w), g.n_items, g.prior)
+            self.shared[w] = p / self.z
         g5 = (p[0] - 8 * p[1] + 8 * p[3] - p[4]) / (12 * h)
         g3 = (p[3] - p[1]) / (2 * h)
         d5 = (-p[0] + 16 * p[1] - 30 * p[2] + 16 * p[3] - p[4]) / (12 * h * h)
@@ -430,6 +450,7 @@ def symmetric_equilibria(game: Game, *, tol: float = 1e-7, max_evaluations: int 
         game, max_evaluations=max_evaluations, resolution=resolution)
     cost = game.cost_of(0)
     tol_abs = tol * game.payoff_scale
+    flip = term_structure(game.mechanism, game.n_agents, game.n_items)[1]
     eqs, stationary = [], []
     # zero effort
     zero = Strategy(0.0, HONEST)
@@ -465,9 +486,14 @@ def symmetric_equilibria(game: Game, *, tol: float = 1e-7, max_evaluations: int 
             rad = info["unique_radius"]
         eqs.append(Equilibrium(wc, HONEST, u_eq, regret, stable, slope, True, at_bound=at_bound,
                                slope_error=serr, unique_radius=rad))
-        res_m = best_response(game, Strategy(wc, DISHONEST))
-        u_m = game.utility(Strategy(wc, DISHONEST), Strategy(wc, DISHONEST))
-        reg_m = max(res_m.utility - u_m, 0.0) / game.payoff_scale
+        if flip:
+            # global flip symmetry: P(eps; -w, ..., -w) = P(-eps; w, ..., w), so the all-dishonest profile's
+            # utility and every deviation's are the honest ones mirrored: equal utility and regret, exactly
+            u_m, reg_m = u_eq, regret
+        else:
+            res_m = best_response(game, Strategy(wc, DISHONEST))
+            u_m = game.utility(Strategy(wc, DISHONEST), Strategy(wc, DISHONEST))
+            reg_m = max(res_m.utility - u_m, 0.0) / game.payoff_scale
         eqs.append(Equilibrium(wc, DISHONEST, u_m, reg_m, stable, slope, True, mirror=True, at_bound=at_bound,
                                slope_error=serr, unique_radius=rad))
     if bound.binding:
