@@ -44,6 +44,11 @@ omega-BNIC: holds iff some informed honest equilibrium has utility ``>=`` that o
 symmetric equilibrium (mirrors excepted; none: fails); compared when the margin exceeds
 ``1e-7 * max payment``.  UEI: holds iff zero effort is not a best response to zero-effort peers
 (compared under the same margin rule).
+
+Validation of the brute force itself: for PPA (N = m = 3, normal and uniform priors) its equilibria and
+slopes equal the roots and implicit-function slopes of the closed-form first-order condition integrated
+by ``scipy.integrate.quad`` (no payment engine), and its slope at zero for quadratic costs equals the
+closed form ``z T Var(D) / (16 k)``.  The whole file takes about a minute on two cores (189 games).
 """
 from __future__ import annotations
 
@@ -486,7 +491,7 @@ KAPPA = {"linear": (0.015, 0.05, 0.2), "quadratic": (0.015, 0.1), "sqrt": (0.02,
          "power:1.5": (0.02, 0.2), "power:0.7": (0.02, 0.2)}
 KAPPA_APA = {"linear": (0.08, 0.2), "quadratic": (0.015, 0.1), "sqrt": (0.15, 0.3),
              "power:1.5": (0.02, 0.2), "power:0.7": (0.1, 0.2)}
-# APA with a normal prior is the expensive case for the engine and the solver: four games
+# APA with a normal prior is the expensive case (engine and solver): fewer games there
 KAPPA_APA_NORMAL_3 = {"quadratic": (0.02,), "power:0.7": (0.12,)}
 KAPPA_APA_NORMAL_5 = {"linear": (0.06,), "sqrt": (0.2,)}
 
