@@ -83,11 +83,14 @@ def check_uei(game: Game, *, tol: float = 1e-9, agent: int = 0) -> Verdict:
     definition = "argmax_{(w,f)} E[U_i | all peers (0, f)] excludes (0, h) and (0, not-h)"
     from .bounds import flat_against_uninformed
     if flat_against_uninformed(game.mechanism):
+        u0 = game.utility(zero, zero, agent)
+        zero_br = {"effort": 0.0, "report": HONEST, "utility": u0, "tied": True, "certified_gap": 0.0,
+                   "maximisers": [{"effort": 0.0, "report": r, "utility": u0} for r in (HONEST, "dishonest")]}
         return Verdict("UEI", False, 0.0, 0.0, {
-            "decided_by": "symmetry", "definition": definition,
+            "decided_by": "symmetry", "definition": definition, "best_response": zero_br,
             "reason": "the payment against zero-effort peers does not depend on own effort (every paid event "
                       "involves a fair-coin peer report): zero effort is the unique best response",
-            "utility_at_zero_effort": game.utility(zero, zero, agent)})
+            "utility_at_zero_effort": u0})
     br = best_response(game, zero, tol=tol, agent=agent)
     u0 = game.utility(zero, zero, agent)
     err = engine_error(game) + (br.certified_gap or 0.0)
@@ -233,7 +236,8 @@ def check_ec(game: Game, *, base_effort: float | None = None, deviation: float |
         w_p = check_real("base_effort", base_effort, low=0.0, high=W)
         before = np.full(game.n_agents - 1, w_p)
     if deviation is None:
-        deviation = max(0.1 * w_p, 0.01 * W)
+        # 10 % of the peer's effort, at least 1 % of the domain (and 0.01 when the domain is {0})
+        deviation = max(0.1 * w_p, 0.01 * W) or 0.01
     dev = check_real("deviation", deviation, low=0.0, low_open=True)
     w_p2 = w_p + dev
     capped = game.bound.binding

@@ -402,13 +402,21 @@ def _root_info(game, foc, cost, r, a, b, s3, stats):
     dF = dg - c2
     dF_err = (ep + em) / (r + eta - lo) + 1e-6 * abs(dg)
     _, _, pii, pii_err, _ = foc(r)
-    d3 = cost_d3(cost, np.array([a, b]))
-    c3 = float(np.max(np.abs(d3))) if d3 is not None else math.inf
-    K3 = s3 * H(3, a, stats) + c3
-    # |F(x)| >= |F'(r)| |x - r| - K3 |x - r|^2 / 2 > 0 for 0 < |x - r| < 2 |F'(r)| / K3: no other root there
-    rad = 1.8 * (abs(dF) - dF_err) / K3 if K3 > 0 and abs(dF) > dF_err else 0.0
+    def radius(lo, hi):
+        d3 = cost_d3(cost, np.array([max(lo, 1e-300), hi]))
+        c3 = float(np.max(np.abs(d3))) if d3 is not None else math.inf
+        K3 = s3 * H(3, lo, stats) + c3
+        # |F(x)| >= |F'(r)| |x - r| - K3 |x - r|^2 / 2 > 0 for 0 < |x - r| < 2 |F'(r)| / K3 (K3 bounds |F''|
+        # on [lo, hi]): no other root there
+        return 1.8 * (abs(dF) - dF_err) / K3 if K3 > 0 and abs(dF) > dF_err else 0.0
+    rad = radius(a, b)
+    # the bound on |F''| was taken on [a, b]; if the radius reaches beyond, take it on the wider interval
+    # (H_3 is non-increasing, so the radius can only shrink) and keep the smaller radius
+    if rad > 0 and (r - rad < a or r + rad > b):
+        lo, hi = max(r - rad, 0.0), r + rad
+        rad = min(rad, radius(lo, hi))
     return {"effort": r, "dF": dF, "dF_error": dF_err, "p_ii": pii, "p_ii_error": pii_err,
-            "c2": c2, "unique_radius": max(0.0, min(rad, b - a))}
+            "c2": c2, "unique_radius": max(0.0, rad)}
 
 
 def symmetric_equilibria(game: Game, *, tol: float = 1e-7, max_evaluations: int = 4000,

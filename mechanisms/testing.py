@@ -233,10 +233,11 @@ def assert_exact_matches_monte_carlo(mechanism, profile, n_items: int, prior="no
 
 
 def assert_uei(mechanism, cost, *, n_agents: int = 3, n_items: int = 3, holds: bool = True, prior="normal",
-               w_max: float = 5.0, tol: float = 1e-9, n_sigma: float = 4.0) -> None:
+               w_max: float | None = None, tol: float = 1e-9, n_sigma: float = 4.0) -> None:
     """Assert that UEI (Def. 5.1) holds (``holds=True``) or fails (``holds=False``) for the game.
 
-    Builds ``equilibria.Game(mechanism, cost, n_agents, n_items, prior, w_max)`` and runs
+    Builds ``equilibria.Game(mechanism, cost, n_agents, n_items, prior, w_max)`` (``w_max=None``: the
+    derived effort bound) and runs
     :func:`equilibria.check_uei`.  ``equilibria`` is imported inside this function (``mechanisms`` must not
     import ``equilibria`` at import time: ``equilibria`` depends on ``mechanisms``).  A verdict of ``None``
     (zero effort ties with the best response within the tolerance) counts as "does not hold".  The
