@@ -21,7 +21,7 @@ from agents._validation import check_int, check_real
 
 from .best_response import best_response
 from .game import Game
-from .symmetric import check_equilibrium
+from .symmetric import _Listing, check_equilibrium
 
 
 @dataclass
@@ -48,18 +48,12 @@ class ProfileEquilibrium:
 
 
 @dataclass
-class ProfileSet:
+class ProfileSet(_Listing):
     equilibria: list
     tolerance: float
     starts: int
     complete: bool = False
     notes: list = field(default_factory=list)
-
-    def __iter__(self):
-        return iter(self.equilibria)
-
-    def __len__(self):
-        return len(self.equilibria)
 
     def to_dict(self):
         return {"equilibria": [e.to_dict() for e in self.equilibria], "tolerance": self.tolerance,

@@ -99,8 +99,18 @@ class Equilibrium:
                                               "slope_error", "informed", "mirror", "at_bound", "unique_radius")}
 
 
+class _Listing:
+    """Iteration and length over ``self.equilibria`` (the result classes of the equilibrium searches)."""
+
+    def __iter__(self):
+        return iter(self.equilibria)
+
+    def __len__(self):
+        return len(self.equilibria)
+
+
 @dataclass
-class EquilibriumSet:
+class EquilibriumSet(_Listing):
     """All symmetric equilibria on ``[0, domain]``, with the certificate of completeness.
 
     Attributes
@@ -135,12 +145,6 @@ class EquilibriumSet:
     @property
     def w_max(self):        # backward compatible name
         return self.domain
-
-    def __iter__(self):
-        return iter(self.equilibria)
-
-    def __len__(self):
-        return len(self.equilibria)
 
     def to_dict(self):
         return {"equilibria": [e.to_dict() for e in self.equilibria], "tolerance": self.tolerance,

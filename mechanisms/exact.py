@@ -248,6 +248,20 @@ def scc_coherent_agreement(prior, eps_i, eps_peers, n_items, refine=1):
     return out[inv]
 
 
+def _majority_accuracy(d, wd, dens, eps_all, N):
+    """``2 int_0^inf f_D(d) Pr(majority of the N reports right | D = d) dd`` on the rule ``(d, wd)`` (ties: 1/2)."""
+    dist = np.zeros((N + 1, d.size))
+    dist[0] = 1.0
+    for e in eps_all:
+        q = _s(e * d)
+        dist[1:] = dist[1:] * (1.0 - q) + dist[:-1] * q
+        dist[0] = dist[0] * (1.0 - q)
+    k = np.arange(N + 1)
+    weight = np.where(2 * k > N, 1.0, np.where(2 * k == N, 0.5, 0.0))
+    h = weight @ dist
+    return float(2.0 * np.sum(wd * dens * h))
+
+
 def _principal_accuracy_legacy(prior, eps_all):
     """Eq. (3): expected fraction of pairs on which pairwise-majority aggregation matches the true order.
 
@@ -269,16 +283,7 @@ def _principal_accuracy_legacy(prior, eps_all):
         dens = prior.difference_pdf(d)
     else:  # f_D(d) = E[f(theta + d)]
         dens = np.array([ws @ prior.pdf(xs + di) for di in d])
-    dist = np.zeros((N + 1, d.size))
-    dist[0] = 1.0
-    for e in eps_all:
-        q = _s(e * d)
-        dist[1:] = dist[1:] * (1.0 - q) + dist[:-1] * q
-        dist[0] = dist[0] * (1.0 - q)
-    k = np.arange(N + 1)
-    weight = np.where(2 * k > N, 1.0, np.where(2 * k == N, 0.5, 0.0))
-    h = weight @ dist
-    return float(2.0 * np.sum(wd * dens * h))
+    return _majority_accuracy(d, wd, dens, eps_all, N)
 
 
 # --- vectorised tables for equilibrium search ------------------------------------------------
@@ -976,13 +981,4 @@ def principal_accuracy(prior, eps_all):
     else:  # f_D(d) = E[f(theta + d)]
         xs, ws = prior.rule(0.0)
         dens = np.array([ws @ prior.pdf(xs + di) for di in d])
-    dist = np.zeros((N + 1, d.size))
-    dist[0] = 1.0
-    for e in eps_all:
-        q = _s(e * d)
-        dist[1:] = dist[1:] * (1.0 - q) + dist[:-1] * q
-        dist[0] = dist[0] * (1.0 - q)
-    k = np.arange(N + 1)
-    weight = np.where(2 * k > N, 1.0, np.where(2 * k == N, 0.5, 0.0))
-    h = weight @ dist
-    return float(2.0 * np.sum(wd * dens * h))
+    return _majority_accuracy(d, wd, dens, eps_all, N)
