@@ -188,7 +188,7 @@ def cost_d2(cost: Cost, w):
     """``c''(w)`` for the built-in costs (``None`` for others)."""
     w = np.asarray(w, dtype=float)
     k = cost.k
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if isinstance(cost, Linear):
             return np.zeros_like(w)
         if isinstance(cost, Quadratic):
@@ -207,7 +207,7 @@ def cost_d2(cost: Cost, w):
 def cost_d3(cost: Cost, w):
     w = np.asarray(w, dtype=float)
     k = cost.k
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if isinstance(cost, (Linear, Quadratic)):
             return np.zeros_like(w)
         if isinstance(cost, Power):

@@ -413,12 +413,12 @@ def _root_info(game, foc, cost, r, a, b, s3, stats):
         # |F(x)| >= |F'(r)| |x - r| - K3 |x - r|^2 / 2 > 0 for 0 < |x - r| < 2 |F'(r)| / K3 (K3 bounds |F''|
         # on [lo, hi]): no other root there
         return 1.8 * (abs(dF) - dF_err) / K3 if K3 > 0 and abs(dF) > dF_err else 0.0
-    rad = radius(a, b)
-    # the bound on |F''| was taken on [a, b]; if the radius reaches beyond, take it on the wider interval
-    # (H_3 is non-increasing, so the radius can only shrink) and keep the smaller radius
-    if rad > 0 and (r - rad < a or r + rad > b):
-        lo, hi = max(r - rad, 0.0), r + rad
-        rad = min(rad, radius(lo, hi))
+    # the bound on |F''| holds on the interval it was taken on, so the radius is clipped to it; a tight
+    # interval around r avoids the blow-up of c''' near zero (powers p < 3, sqrt)
+    rad = 0.0
+    for lo, hi in ((a, b), (max(a, 0.5 * r), min(b, 1.5 * r)), (max(a, 0.9 * r), min(b, 1.1 * r))):
+        if hi > lo:
+            rad = max(rad, min(radius(lo, hi), r - lo, hi - r))
     return {"effort": r, "dF": dF, "dF_error": dF_err, "p_ii": pii, "p_ii_error": pii_err,
             "c2": c2, "unique_radius": max(0.0, rad)}
 
