@@ -220,6 +220,18 @@ def best_response(game: Game, peers, *, agent: int = 0, n_grid: int = 61, tol: f
     n_grid = check_int("n_grid", n_grid, low=3)
     tol = check_real("tol", tol, low=0.0, low_open=True)
     peers_eps = game._peers_eps(peers, agent)
+    # a deterministic function of its inputs: the property checks ask for the same responses again
+    # (the equilibria's certificates, UEI's zero-effort peers, EC's base profile)
+    key = (tuple(np.sort(peers_eps).tolist()), agent, n_grid, tol, refine, certify)
+    memo = game.__dict__.setdefault("_br_memo", {})
+    if key not in memo:
+        if len(memo) > 256:
+            memo.clear()
+        memo[key] = _best_response(game, peers_eps, agent, n_grid, tol, refine, certify)
+    return memo[key]
+
+
+def _best_response(game, peers_eps, agent, n_grid, tol, refine, certify):
     W = game.require_domain(agent)
     if W <= 0:      # every positive effort is strictly dominated by zero effort
         u0 = float(game.utility_curve([0.0], peers_eps, agent)[0])

@@ -338,7 +338,7 @@ def enumerate_foc_roots(game: Game, *, max_evaluations: int = 4000, resolution: 
 
     if W <= 0:        # every positive effort is strictly dominated
         return [], [], True, foc, local, notes + ["the effort bound is 0: only zero effort can be a best response"]
-    pts = np.unique(np.concatenate([np.linspace(0.0, W, 17), np.geomspace(1e-4 * W, W, 9)]))
+    pts = np.unique(np.concatenate([np.linspace(0.0, W, 9), np.geomspace(1e-4 * W, W, 5)]))
     queue = [(float(a), float(b)) for a, b in zip(pts[:-1], pts[1:])]
     roots, unresolved = [], []
     while queue:
@@ -480,6 +480,12 @@ def symmetric_equilibria(game: Game, *, tol: float = 1e-7, max_evaluations: int 
             cands.append((W, None))
     for wc, info in cands:
         s = Strategy(wc, HONEST)
+        if info is not None and info["p_ii"] - info["c2"] > info["p_ii_error"]:
+            # own utility is strictly convex there (U_ii > 0 beyond its error): a local minimum of i's
+            # utility, so no best response; no global search needed to reject it
+            stationary.append({"effort": wc, "regret": None, "u_ii": info["p_ii"] - info["c2"],
+                               "kind": "first-order condition holds at a local minimum of own utility"})
+            continue
         res = best_response(game, s)
         u_eq = game.utility(s, s)
         regret = max(res.utility - u_eq, 0.0) / game.payoff_scale
