@@ -47,7 +47,7 @@ from agents import DISHONEST, HONEST, Strategy
 from agents._validation import check_real
 
 from .best_response import best_response
-from .bounds import (H, S, cost_d2, cost_d3, cost_is_known, difference_stats, term_structure)
+from .bounds import (H, S, S_own, cost_d2, cost_d3, cost_is_known, difference_stats, term_structure)
 from .game import Game, SymmetricGrid  # noqa: F401  (SymmetricGrid re-exported for callers)
 from mechanisms import APA, BSST, CA, DG13, PPA, StatisticRule
 
@@ -166,7 +166,11 @@ class DiagonalFOC:
     def __init__(self, game: Game):
         self.game = game
         self.cache = {}
+        self.full_cache = {}
         self.noise = ENGINE_NOISE * game.payoff_scale
+        terms, _ = term_structure(game.mechanism, game.n_agents, game.n_items)
+        self.s3own = S_own(3, terms)
+        self.stats = difference_stats(game.prior)
         # payments are linear in z: games that differ only in z (and the cost) share one table at z = 1,
         # which is what makes threshold bisections on z/k cheap
         z = float(getattr(game.mechanism, "z", 1.0))
@@ -184,9 +188,36 @@ class DiagonalFOC:
         return 5e-3 * (0.1 + abs(w))
 
     def __call__(self, w):
+        """``(g, error, P_ii, P_ii error, P)`` at ``w``: ``g`` by a three-point central difference whose
+        error is bounded rigorously, ``h^2/6 sup|P3| <= h^2/6 S_own(3) H_3(w - h)`` (P3: third derivative) plus rounding, with
+        ``h`` balancing the two; ``P_ii`` only from :meth:`full` (``nan`` here)."""
         w = float(w)
         if w in self.cache:
             return self.cache[w]
+        if w in self.full_cache:
+            return self.full_cache[w]
+        g = self.game
+        K = self.s3own * H(3, max(w - 1e-3 * (0.1 + w), 0.0), self.stats)
+        h = min(max((3.0 * self.noise / max(K, 1e-300)) ** (1.0 / 3.0), 1e-7 * (0.1 + w)), 1e-2 * (0.1 + w))
+        key = ("3", w)
+        if key in self.shared:
+            p = self.z * self.shared[key]
+        else:
+            p = g.mechanism.payment_curve(np.array([w - h, w, w + h]), np.full(g.n_agents - 1, w), g.n_items,
+                                          g.prior)
+            self.shared[key] = p / self.z
+        g3 = (p[2] - p[0]) / (2 * h)
+        err = h * h / 6.0 * K + self.noise / h
+        out = (float(g3), float(err), math.nan, math.nan, float(p[1]))
+        self.cache[w] = out
+        return out
+
+    def full(self, w):
+        """Five-point values ``(g, error, P_ii, P_ii error, P)`` (errors estimated from the three-point
+        values): used where the own curvature is needed (roots, slopes)."""
+        w = float(w)
+        if w in self.full_cache:
+            return self.full_cache[w]
         g = self.game
         h = self.step(w)
         x = w + h * np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
@@ -201,12 +232,12 @@ class DiagonalFOC:
         d3 = (p[1] - 2 * p[2] + p[3]) / (h * h)
         out = (float(g5), float(abs(g5 - g3) * 0.1 + 1.5 * self.noise / h), float(d5),
                float(abs(d5 - d3) * 0.1 + 5.4 * self.noise / h ** 2), float(p[2]))
-        self.cache[w] = out
+        self.full_cache[w] = out
         return out
 
     @property
     def evaluations(self):
-        return len(self.cache)
+        return len(self.cache) + len(self.full_cache)
 
 
 def zero_expansion(game: Game, foc: DiagonalFOC | None = None) -> dict:
@@ -405,7 +436,7 @@ def _root_info(game, foc, cost, r, a, b, s3, stats):
     c2 = float(d2[0]) if d2 is not None else (_cprime(cost, r + eta) - _cprime(cost, lo)) / (r + eta - lo)
     dF = dg - c2
     dF_err = (ep + em) / (r + eta - lo) + 1e-6 * abs(dg)
-    _, _, pii, pii_err, _ = foc(r)
+    _, _, pii, pii_err, _ = foc.full(r)
     def radius(lo, hi):
         d3 = cost_d3(cost, np.array([max(lo, 1e-300), hi]))
         c3 = float(np.max(np.abs(d3))) if d3 is not None else math.inf

@@ -41,7 +41,7 @@ def test_derivative_bounds_hold_on_exact_payments(mech, prior):
     stats = difference_stats(g.prior)
     foc = DiagonalFOC(g)
     for w in (0.05, 0.5, 2.0, 6.0, 20.0):
-        gw, _, pii, _, _ = foc(w)
+        gw, _, pii, _, _ = foc.full(w)
         assert abs(gw) <= S(1, terms) * H(1, w, stats)
         assert abs(pii) <= S_own(2, terms) * H(2, w, stats)
         h = 1e-3 * (1 + w)
