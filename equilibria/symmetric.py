@@ -171,6 +171,8 @@ class DiagonalFOC:
         terms, _ = term_structure(game.mechanism, game.n_agents, game.n_items)
         self.s3own = S_own(3, terms)
         self.stats = difference_stats(game.prior)
+        dom = game.domain
+        self.small = 0.05 * dom if math.isfinite(dom) else 0.0
         # payments are linear in z: games that differ only in z (and the cost) share one table at z = 1,
         # which is what makes threshold bisections on z/k cheap
         z = float(getattr(game.mechanism, "z", 1.0))
@@ -196,6 +198,10 @@ class DiagonalFOC:
             return self.cache[w]
         if w in self.full_cache:
             return self.full_cache[w]
+        if w <= self.small:
+            # near zero g ~ gamma0 w is small, and decisions there divide by w: the five-point values
+            # (estimated error, far below the rigorous three-point bound) keep the bifurcation resolvable
+            return self.full(w)
         g = self.game
         K = self.s3own * H(3, max(w - 1e-3 * (0.1 + w), 0.0), self.stats)
         h = min(max((3.0 * self.noise / max(K, 1e-300)) ** (1.0 / 3.0), 1e-7 * (0.1 + w)), 1e-2 * (0.1 + w))
