@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from math import comb
 
 import numpy as np
 import sympy as sp
@@ -18,9 +17,8 @@ from scipy.optimize import minimize_scalar
 
 from agents import Quadratic
 from agents._validation import check_choice
-from mechanisms import APA
 
-from .game import BRACKET_REFINE, Game, SymmetricGrid
+from .game import BRACKET_REFINE, Game
 
 PROPERTIES = ("UEI", "omega_BNIC")
 
@@ -89,14 +87,12 @@ def uei_threshold(game: Game, *, n_grid: int = 401, xtol: float = 1e-10) -> Thre
     g = _unit_game(game, base)
     loc = _local(g)
     uei_loc, _ = _local_for_cost(loc, base)
-    sym = small_effort_uei(game) if not loc else (None, None)
     notes = []
     expr = (loc.get("expressions") or {}).get("uei_z_over_k") if loc else None
     if flat_against_uninformed(g.mechanism):
         notes.append("the payment against zero-effort peers does not depend on own effort (fair-coin peer "
                       "reports): UEI never holds, by symmetry")
-        return Threshold("UEI", math.inf, "symmetry (flat payment)", uei_loc if uei_loc is not None else sym[0],
-                         expr or sym[1], notes=notes)
+        return Threshold("UEI", math.inf, "symmetry (flat payment)", uei_loc, expr, notes=notes)
     zero_peers = np.zeros(game.n_agents - 1)
     m0 = g.mechanism.payment_curve([0.0], zero_peers, g.n_items, g.prior)[0]
     gain = g.bound.gain
@@ -137,7 +133,7 @@ def uei_threshold(game: Game, *, n_grid: int = 401, xtol: float = 1e-10) -> Thre
         notes.append(f"at the threshold the deviating effort is w = {w_at:.6g}")
     if game.bound.binding and w_at > game.domain:
         notes.append(f"the minimising effort {w_at:.6g} is above the cap w_max={game.domain:g}")
-    return Threshold("UEI", r, method, uei_loc if uei_loc is not None else sym[0], expr or sym[1], notes=notes)
+    return Threshold("UEI", r, method, uei_loc, expr, notes=notes)
 
 
 def _cost_inverse(c0, target):
@@ -150,56 +146,12 @@ def _cost_inverse(c0, target):
     return float(brentq(lambda x: float(c0(x)) - target, 0.0, hi)) if target > 0 else 0.0
 
 
-def small_effort_uei(game: Game):
-    """Sympy small-effort expansion for UEI (APA, 3cycle): ``(z_over_k, expression)`` or ``(None, None)``.
-
-    Against uninformed peers, ``M_1(w) = C(m,2)(N-1)/2 * P_coh(w)`` and ``P_coh`` is even in ``w`` (global
-    flip symmetry): ``P_coh(w) = (3/4)^(m-2) + a w^2 + O(w^4)`` with ``a`` a rational multiple of the prior's
-    variance, derived here from ``sigmoid(u) = 1/2 + u/4 + O(u^3)``.  Zero effort stops being a local
-    maximum iff ``r C(m,2)(N-1)/2 a w^2 > c0(w)`` for small ``w``: for ``c0 = w^2`` this gives
-    ``z/k > 2 / (C(m,2) (N-1) a)``; for linear and concave costs ``c0`` dominates and zero effort is always a
-    strict local optimum (the local threshold is infinite; the global one comes from root-finding).
-    """
-    mech = game.mechanism
-    if not isinstance(mech, APA) or (mech.coherence != "3cycle" and game.n_items > 3):
-        return None, None
-    a = apa_curvature(game.n_items) * _variance(game)
-    if a is None or not math.isfinite(a):
-        return None, None
-    base = game.cost_of(0).base()
-    C = comb(game.n_items, 2) * (game.n_agents - 1)
-    if isinstance(base, Quadratic):
-        r = 2.0 / (C * a)
-        return float(r), f"z/k > 2 / (C(m,2) (N-1) a), a = {sp.nsimplify(apa_curvature(game.n_items))} Var(theta)"
-    return math.inf, "zero effort is a strict local optimum for this cost (c0 dominates a w^2 near 0)"
-
-
-def _variance(game):
-    prior = game.prior
-    if hasattr(prior, "scale"):
-        return prior.scale ** 2
-    if hasattr(prior, "high"):
-        return (prior.high - prior.low) ** 2 / 12.0
-    return float(prior.dist.var())
-
-
 def apa_curvature(n_items: int):
-    """Rational ``a_m`` with ``P_coh(w) = (3/4)^(m-2) + a_m Var(theta) w^2 + O(w^4)`` (3cycle rule)."""
-    eps, ta, tb, tc, mu, s2 = sp.symbols("epsilon theta_a theta_b theta_c mu sigma2")
-    sig = lambda u: sp.Rational(1, 2) + u / 4  # noqa: E731  (higher terms do not reach eps^2 here)
-    total = 0
-    for r in (1, -1):
-        # E_c of one triangle's "no cycle" factor, to second order, with E[theta_c] = mu, E[theta_c^2] = s2 + mu^2
-        fac = sp.expand(1 - sig(r * eps * (tb - tc)) * sig(r * eps * (tc - ta)))
-        fac = fac.subs(tc**2, s2 + mu**2).subs(tc, mu)
-        term = sp.expand(sig(r * eps * (ta - tb)) * fac ** (n_items - 2))
-        total += sp.series(term, eps, 0, 3).removeO()
-    total = sp.expand(total)
-    coeff = sp.expand(total.coeff(eps, 2))
-    # expectation over theta_a, theta_b i.i.d.: replace monomials by moments
-    coeff = sp.expand(coeff.subs({ta**2: s2 + mu**2, tb**2: s2 + mu**2}))
-    coeff = sp.expand(coeff.subs({ta: mu, tb: mu}))
-    return sp.nsimplify(sp.simplify(coeff / s2))
+    """Rational ``a_m`` with ``P_coh(w) = (3/4)^(m-2) + a_m Var(theta) w^2 + O(w^4)`` (3cycle rule).
+
+    The sympy derivation of :mod:`equilibria.local` (disk-cached), returned as a sympy rational."""
+    from .local import derivation
+    return sp.Rational(derivation("pair3", int(n_items))[0]["coefficients"]["G_own"])
 
 
 def omega_bnic_threshold(game: Game, *, r_min: float = 1e-3, r_max: float = 1e3, rtol: float = 1e-4,
@@ -214,7 +166,9 @@ def omega_bnic_threshold(game: Game, *, r_min: float = 1e-3, r_max: float = 1e3,
     bisected to relative resolution ``rtol``: the returned ratio is one at which the verdict holds, with a
     failing ratio within ``rtol`` below it.
     """
+    from .game import warn_grid_arguments
     from .properties import check_omega_bnic
+    warn_grid_arguments(grid=grid)
     base = game.cost_of(0).base()
     g = _unit_game(game, base)
     loc = _local(g)
