@@ -20,6 +20,16 @@ from mechanisms import Mechanism
 from .bounds import EffortBound, effort_bound
 
 
+def warn_grid_arguments(**given):
+    """Deprecated fixed-grid arguments (``grid``, ``n_own``, ``n_peer``): the certified searches choose
+    their own cells, so a value passed here cannot be honoured; say so instead of ignoring it."""
+    passed = [k for k, v in given.items() if v is not None]
+    if passed:
+        import warnings
+        warnings.warn(f"{', '.join(passed)}: deprecated and ignored (the equilibrium search is certified on its "
+                      "own cells, not a fixed grid)", DeprecationWarning, stacklevel=3)
+
+
 class NoEffortBound(ValueError):
     """No derived effort bound exists (e.g. a bounded cost) and no cap was given: a best response need
     not exist."""

@@ -15,7 +15,7 @@ from agents import HONEST, Strategy
 from agents._validation import check_int, check_real
 
 from .best_response import best_response
-from .game import Game, SymmetricGrid
+from .game import Game, warn_grid_arguments
 from .symmetric import symmetric_equilibria
 
 
@@ -166,6 +166,7 @@ def check_omega_bnic(game: Game, *, tol: float = 1e-7, equilibria=None, grid=Non
     every cell, the verdict is undetermined (``None``) with the open cells as the reason.
     """
     tol = check_real("tol", tol, low=0.0, low_open=True)
+    warn_grid_arguments(grid=grid)
     if not math.isfinite(game.bound.effort):
         return _no_bound_verdict("omega_BNIC", game)
     eqs = equilibria if equilibria is not None else symmetric_equilibria(game, tol=tol)
@@ -292,7 +293,7 @@ class PropertyReport:
                 "scope": self.scope}
 
 
-def check_properties(game: Game, *, tol: float = 1e-7, grid: SymmetricGrid | None = None,
+def check_properties(game: Game, *, tol: float = 1e-7, grid=None,
                      seed=0, n_starts: int = 6) -> PropertyReport:
     """All three properties with shared work (one equilibrium computation).
 
@@ -308,6 +309,7 @@ def check_properties(game: Game, *, tol: float = 1e-7, grid: SymmetricGrid | Non
     * EC is agent 0's, with the peers at that equilibrium's efforts.
     """
     tol = check_real("tol", tol, low=0.0, low_open=True)
+    warn_grid_arguments(grid=grid)
     if not game.heterogeneous:
         if not math.isfinite(game.bound.effort):
             return PropertyReport(*(_no_bound_verdict(n, game) for n in ("UEI", "omega_BNIC", "EC")))

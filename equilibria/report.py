@@ -19,7 +19,7 @@ from mechanisms import APA, BSST, PPA
 
 from .game import Game, SymmetricGrid
 from .properties import check_properties
-from .thresholds import omega_bnic_threshold, uei_threshold  # noqa: F401
+from .thresholds import omega_bnic_threshold, uei_threshold
 
 MECHS = (("PPA", PPA()), ("BSST", BSST()), ("APA", APA()))
 COSTS = ("linear:0.5", "quadratic:0.1", "sqrt:0.2")

@@ -48,7 +48,7 @@ from agents._validation import check_real
 
 from .best_response import best_response
 from .bounds import (H, S, S_own, cost_d2, cost_d3, cost_is_known, difference_stats, term_structure)
-from .game import Game, SymmetricGrid  # noqa: F401  (SymmetricGrid re-exported for callers)
+from .game import Game, warn_grid_arguments
 from mechanisms import APA, BSST, CA, DG13, PPA, StatisticRule
 
 _SHARED = {}      # unit-z payment stencils of the first-order condition, per population
@@ -476,7 +476,7 @@ def symmetric_equilibria(game: Game, *, tol: float = 1e-7, max_evaluations: int 
     resolution : float
         Smallest cell, relative to the domain.
     n_own, n_peer, grid :
-        Ignored; accepted for backward compatibility (the search no longer uses a fixed grid).
+        Deprecated (a ``DeprecationWarning`` if given): the search no longer uses a fixed grid.
 
     Returns
     -------
@@ -490,6 +490,7 @@ def symmetric_equilibria(game: Game, *, tol: float = 1e-7, max_evaluations: int 
     [0.0, 0.067, 3.812]
     """
     tol = check_real("tol", tol, low=0.0, low_open=True)
+    warn_grid_arguments(n_own=n_own, n_peer=n_peer, grid=grid)
     if game.heterogeneous:
         raise ValueError("cost must be homogeneous for symmetric equilibria; use asymmetric_equilibria or "
                          "check_equilibrium for heterogeneous populations")

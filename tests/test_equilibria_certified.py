@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from agents import DISHONEST, HONEST, CallableCost, Strategy, parse_cost
+from agents import DISHONEST, HONEST, CallableCost, Strategy
 from equilibria import (Game, NoEffortBound, asymmetric_equilibria, best_response, check_ec, check_omega_bnic,
-                        check_properties, check_uei, effort_bound, omega_bnic_threshold, symmetric_equilibria,
+                        check_properties, check_uei, omega_bnic_threshold, symmetric_equilibria,
                         uei_threshold)
 from equilibria.bounds import H, S, S_own, difference_stats, term_structure
 from equilibria.symmetric import DiagonalFOC
@@ -219,3 +219,11 @@ def test_heterogeneous_search_is_reproducible_under_a_seed():
     a = asymmetric_equilibria(g, seed=7, n_starts=2).to_dict()
     b = asymmetric_equilibria(g, seed=7, n_starts=2).to_dict()
     assert a == b
+
+
+def test_fixed_grid_arguments_are_refused_loudly_not_ignored_silently():
+    g = Game(PPA(), "quadratic:0.1", 3, 3)
+    with pytest.warns(DeprecationWarning, match="grid: deprecated and ignored"):
+        symmetric_equilibria(g, grid=object())
+    with pytest.warns(DeprecationWarning, match="n_own"):
+        symmetric_equilibria(g, n_own=121)
