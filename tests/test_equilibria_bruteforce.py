@@ -385,7 +385,6 @@ class Population:
             """Max over both branches of U(.; w): refine every grid local maximum (columns q_near) that
             could exceed ``u_ref`` given what a cell can hide; returns the best value found."""
             cols = U_cols[:, q_near]
-            best = -math.inf
             locs = []
             for qi in range(cols.shape[1]):
                 col = cols[:, qi]
