@@ -126,7 +126,11 @@ def run_report(out="report", *, agents=4, items=4, prior="normal", w_max=None, a
         from concurrent.futures import ProcessPoolExecutor, as_completed
         # the slowest cells first, so the pool stays busy
         heavy = sorted(tasks, key=lambda t: (t[0] != "APA", t[1] == "quadratic:0.1"))
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as ex:
+        from agents._workers import exit_with_parent
+
+        # workers end with this process, even if it is killed (kill -9) in the middle of a cell
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
+                                 initializer=exit_with_parent, initargs=(os.getpid(),)) as ex:
             for fut in as_completed([ex.submit(_cell, t) for t in heavy]):
                 done(fut.result())
     else:
