@@ -9,12 +9,13 @@ from .bradley_terry import (ReportSampler, SimulatedReports, mean_report, pair_i
 from .costs import (COST_NAMES, CallableCost, Cost, Exponential, Linear, Log1p, Power, Quadratic, Sqrt,
                     as_costs, make_cost, parse_cost)
 from .priors import NormalPrior, Prior, ScipyPrior, UniformPrior, as_prior
-from .strategies import DISHONEST, HONEST, Profile, Strategy, as_strategy, make_profile, parse_report
+from .strategies import (CONVENTION, DISHONEST, HONEST, Profile, Strategy, as_strategy, check_convention_prob,
+                         make_profile, parse_report)
 
 __all__ = [
     "ReportSampler", "SimulatedReports", "mean_report", "pair_index", "pair_lookup", "report_probability",
     "sigmoid", "simulate_reports", "COST_NAMES", "CallableCost", "Cost", "Exponential", "Linear", "Log1p",
     "Power", "Quadratic", "Sqrt", "as_costs", "make_cost", "parse_cost", "NormalPrior", "Prior", "ScipyPrior",
-    "UniformPrior", "as_prior", "DISHONEST", "HONEST", "Profile", "Strategy", "as_strategy", "make_profile",
+    "UniformPrior", "as_prior", "CONVENTION", "DISHONEST", "HONEST", "check_convention_prob", "Profile", "Strategy", "as_strategy", "make_profile",
     "parse_report",
 ]

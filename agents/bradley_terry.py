@@ -8,6 +8,10 @@ Items ``0..m-1`` have i.i.d. qualities ``theta``.  Every agent reports on every 
 where ``eps_x`` is the agent's signed effort (``+w`` honest, ``-w`` dishonest).  ``R = +1`` means
 "a is better than b".  Eq. (4) of the paper is read as in the spec: the probability of reporting the
 *true* order is ``sigmoid(w |theta_a - theta_b|)``.
+
+Extended strategies (spec section 4): an agent with convention probability ``q_x > 0`` replaces, independently
+on each pair with probability ``q_x``, its report by the convention ``R(a, b) = +1``.  The convention draws use
+a third random stream, spawned only when some ``q_x > 0``, so ``q = 0`` gives today's reports bit for bit.
 """
 from __future__ import annotations
 
@@ -199,14 +203,40 @@ def _draw_bounded(theta, eps, u, pa, pb, out):
                     out[t, x, p] = of[t, x * P + p]
 
 
-def _seed_streams(seed):
-    """Two independent generators (qualities, report noise) from one seed via ``SeedSequence``."""
+@njit(cache=True)
+def _apply_convention(u, q, agents, out):
+    """``out[t, agents[k], p] = +1`` where ``u[t, k, p] < q[k]`` (the convention replaces the report)."""
+    T, K, P = u.shape
+    for t in range(T):
+        for k in range(K):
+            x = agents[k]
+            qk = q[k]
+            for p in range(P):
+                if u[t, k, p] < qk:
+                    out[t, x, p] = 1
+
+
+def _seed_streams(seed, n_streams=2):
+    """Independent generators (qualities, report noise[, convention draws]) from one seed via ``SeedSequence``.
+
+    The first two children are the same whether two or three are spawned."""
     if isinstance(seed, np.random.SeedSequence):
         ss = seed
     else:
         ss = np.random.SeedSequence(seed)
-    s_theta, s_noise = ss.spawn(2)
-    return np.random.Generator(np.random.PCG64(s_theta)), np.random.Generator(np.random.PCG64(s_noise))
+    return tuple(np.random.Generator(np.random.PCG64(s)) for s in ss.spawn(n_streams))
+
+
+def _check_convention_probs(convention_probs, n_agents):
+    """``None`` (all zero) or a float array of ``n_agents`` probabilities in ``[0, 1]``."""
+    if convention_probs is None:
+        return None
+    q = np.asarray(convention_probs, dtype=np.float64).ravel()
+    if q.size != n_agents:
+        raise ValueError(f"convention_probs must have one entry per agent ({n_agents}), got {q.size}")
+    if not np.all(np.isfinite(q)) or np.any(q < 0.0) or np.any(q > 1.0):
+        raise ValueError(f"convention_probs must be in [0, 1], got {q.tolist()}")
+    return q if np.any(q > 0.0) else None
 
 
 @dataclass(frozen=True)
@@ -235,14 +265,22 @@ class ReportSampler:
     each consumed in C order, so drawing ``n`` trials at once or in pieces gives identical arrays.
     """
 
-    def __init__(self, signed_efforts, n_items, *, prior="normal", seed=None):
+    def __init__(self, signed_efforts, n_items, *, prior="normal", seed=None, convention_probs=None):
         eps = np.asarray(signed_efforts, dtype=np.float64).ravel()
         if eps.size < 1 or not np.all(np.isfinite(eps)):
             raise ValueError("signed_efforts must be a non-empty array of finite numbers")
         self.eps = np.ascontiguousarray(eps)
         self.n_items = check_int("n_items", n_items, low=2)
         self.prior = as_prior(prior)
-        self._g_theta, self._g_noise = _seed_streams(seed)
+        q = _check_convention_probs(convention_probs, eps.size)
+        self.convention_probs = np.zeros(eps.size) if q is None else q
+        if q is None:
+            self._g_theta, self._g_noise = _seed_streams(seed)
+            self._g_conv = None
+        else:
+            self._g_theta, self._g_noise, self._g_conv = _seed_streams(seed, 3)
+            self._conv_agents = np.ascontiguousarray(np.nonzero(q > 0.0)[0], dtype=np.int64)
+            self._conv_q = np.ascontiguousarray(q[self._conv_agents])
         self.pa, self.pb = pair_index(self.n_items)
 
     # uniforms are drawn in blocks of about this many numbers into one reused buffer, which stays in the
@@ -261,10 +299,21 @@ class ReportSampler:
             u = buf[: t1 - t0]
             self._g_noise.random(out=u)          # the stream in C order, exactly as one big draw
             _draw_reports(theta[t0:t1], self.eps, u, self.pa, self.pb, out[t0:t1])
+        if self._g_conv is not None:
+            # convention draws for the agents with q > 0 only, from their own stream (C order: chunk-stable)
+            K = self._conv_agents.size
+            cblock = min(n_trials, max(1, self._BLOCK_ELEMENTS // (K * P)))
+            cbuf = np.empty((cblock, K, P), dtype=np.float64)
+            for t0 in range(0, n_trials, cblock):
+                t1 = min(t0 + cblock, n_trials)
+                u = cbuf[: t1 - t0]
+                self._g_conv.random(out=u)
+                _apply_convention(u, self._conv_q, self._conv_agents, out[t0:t1])
         return SimulatedReports(theta, out, (self.pa, self.pb))
 
 
-def simulate_reports(signed_efforts, n_items: int, n_trials: int, *, prior="normal", seed=None) -> SimulatedReports:
+def simulate_reports(signed_efforts, n_items: int, n_trials: int, *, prior="normal", seed=None,
+                     convention_probs=None) -> SimulatedReports:
     """Draw qualities and every agent's report on every pair, for many independent trials.
 
     Parameters
@@ -279,6 +328,10 @@ def simulate_reports(signed_efforts, n_items: int, n_trials: int, *, prior="norm
         Law of the qualities (``'normal'`` default, ``'uniform'``).
     seed : int, SeedSequence or None
         Same seed, same arrays, bit for bit.
+    convention_probs : array_like, shape (n_agents,), optional
+        Per agent ``q_x in [0, 1]``: on each pair, independently, the report is replaced by the convention
+        ``+1`` with probability ``q_x`` (spec section 4).  ``None`` or all zero: the paper's model, and the
+        same arrays as without the argument.
 
     Returns
     -------
@@ -294,6 +347,7 @@ def simulate_reports(signed_efforts, n_items: int, n_trials: int, *, prior="norm
     >>> sim.reports.shape
     (2, 3, 3)
     """
-    return ReportSampler(signed_efforts, n_items, prior=prior, seed=seed).draw(n_trials)
+    return ReportSampler(signed_efforts, n_items, prior=prior, seed=seed,
+                         convention_probs=convention_probs).draw(n_trials)
 
 

@@ -9,7 +9,7 @@ from agents import pair_index
 from agents._validation import check_choice, check_real
 
 from .base import Mechanism
-from .exact import apa3_table, scc_coherent_agreement
+from .exact import apa3_extended, apa3_table, scc_coherent_agreement
 from .kernels import COHERENCE_3CYCLE, COHERENCE_SCC, _coherence, _pair_table
 
 COHERENCE_RULES = ("3cycle", "scc")
@@ -92,6 +92,25 @@ class APA(Mechanism):
         if self.coherence == "scc" and n_items > 3:
             return Mechanism._table(self, own, peer, n_agents, n_items, prior, refine)
         return self.z * comb(n_items, 2) * (n_agents - 1) * apa3_table(prior, own, peer, n_items, refine)
+
+    def convention_degree(self, n_items):
+        # a term multiplies i's report on the pair and, for the coherence, i's reports on the 2 (m - 2) other
+        # sides of the triangles through it (3cycle); scc looks at all of i's C(m, 2) reports
+        if self.coherence == "scc" and n_items > 3:
+            return comb(n_items, 2)
+        return 2 * n_items - 3
+
+    def _ext_values(self, own, qs, peers, peers_q, n_items, prior, refine=1):
+        if self.coherence == "scc" and n_items > 3:
+            raise NotImplementedError("exact APA payments with coherence='scc' and convention probabilities > 0 "
+                                      f"are not implemented for n_items > 3 (got {n_items}); use method='mc' "
+                                      "or coherence='3cycle' (the two rules coincide for n_items = 3)")
+        vals, inv = np.unique(peers, return_inverse=True)
+        inv = inv.ravel()
+        Ip, Jp, Jm = apa3_extended(prior, own, qs, vals, n_items, refine)
+        qj = np.asarray(peers_q, dtype=float)
+        per = qj[None, None, :] * Ip[:, :, None] + (1.0 - qj)[None, None, :] * (Jp + Jm)[:, :, inv]
+        return self.z * per.sum(axis=2)
 
     def _curve(self, own, peers, n_items, prior, refine=1):
         if self.coherence == "scc" and n_items > 3:

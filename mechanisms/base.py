@@ -8,6 +8,7 @@ import numpy as np
 
 from agents import ReportSampler, as_prior, make_profile, pair_index
 from agents._validation import check_choice, check_int
+from agents.bradley_terry import _check_convention_probs
 
 METHODS = ("exact", "mc")
 
@@ -130,29 +131,42 @@ class Mechanism:
         n_items = self._check_items(check_int("n_items", n_items, low=2))
         prior = as_prior(prior)
         eps = profile.signed_efforts()
+        qs = profile.convention_probs() if profile.extended else None
         common = dict(mechanism=self.name, n_agents=profile.n_agents, n_items=n_items, prior=prior.name)
+        if qs is not None:
+            common["extra"] = {"convention_probs": qs.tolist()}
         if method == "exact":
-            value = self.exact(eps, n_items, prior)
+            value = self.exact(eps, n_items, prior, convention_probs=qs)
             err = None
             if check_accuracy:
-                err = abs(self.exact(eps, n_items, prior, refine=2) - value)
+                err = abs(self.exact(eps, n_items, prior, refine=2, convention_probs=qs) - value)
             return PaymentResult(value, "exact", error_estimate=err, **common)
         samples = check_int("samples", samples, low=2)
-        mean, se = self.monte_carlo(eps, n_items, prior, samples, seed)
+        mean, se = self.monte_carlo(eps, n_items, prior, samples, seed, convention_probs=qs)
         return PaymentResult(mean, "mc", stderr=se, samples=samples, **common)
 
-    def exact(self, signed_efforts, n_items, prior="normal", refine=1) -> float:
-        """Exact ``E[M_0]`` for the signed-effort vector ``[eps_i, eps_1, ..., eps_{N-1}]``."""
+    def exact(self, signed_efforts, n_items, prior="normal", refine=1, convention_probs=None) -> float:
+        """Exact ``E[M_0]`` for the signed-effort vector ``[eps_i, eps_1, ..., eps_{N-1}]``.
+
+        ``convention_probs`` (same order, each in ``[0, 1]``; spec section 4): the agents' convention
+        probabilities.  ``None`` or all zero is the paper's space and takes exactly the same path as before.
+        """
         eps = np.asarray(signed_efforts, dtype=float)
         if eps.ndim != 1 or eps.size < 3 or not np.all(np.isfinite(eps)):
             raise ValueError("signed_efforts must be a finite 1-d array of length n_agents >= 3")
-        return float(self._exact_payment(eps[0], eps[1:], int(n_items), as_prior(prior), refine))
+        q = _check_convention_probs(convention_probs, eps.size)
+        if q is None:
+            return float(self._exact_payment(eps[0], eps[1:], int(n_items), as_prior(prior), refine))
+        n_items = self._check_items(check_int("n_items", n_items, low=2))
+        return float(self._ext_values(eps[:1], q[:1], eps[1:], q[1:], n_items, as_prior(prior), refine)[0, 0])
 
     def monte_carlo(self, signed_efforts, n_items, prior="normal", samples=200_000, seed=None,
-                    chunk=None):
-        """Monte Carlo ``(mean, stderr)`` of ``M_0`` from the numba simulator (chunked, seed-stable)."""
+                    chunk=None, convention_probs=None):
+        """Monte Carlo ``(mean, stderr)`` of ``M_0`` from the numba simulator (chunked, seed-stable).
+
+        ``convention_probs``: per agent ``q_x`` (extended strategies, spec section 4); ``None``: all zero."""
         eps = np.asarray(signed_efforts, dtype=float)
-        sampler = ReportSampler(eps, n_items, prior=prior, seed=seed)
+        sampler = ReportSampler(eps, n_items, prior=prior, seed=seed, convention_probs=convention_probs)
         P = len(pair_index(n_items)[0])
         chunk = chunk or max(1, min(samples, 2_000_000 // max(1, eps.size * P)))
         total = 0.0
@@ -191,6 +205,90 @@ class Mechanism:
         check_int("n_agents", peers.size + 1, low=3)
         n_items = self._check_items(check_int("n_items", n_items, low=2))
         return self._curve(own, peers, n_items, as_prior(prior), refine)
+
+    # -- extended strategy space (spec section 4): convention probabilities -------------------
+    def convention_degree(self, n_items: int) -> int:
+        """Degree ``d`` of ``E[M_i]`` as a polynomial in the paid agent's own convention probability ``q``:
+        the largest number of the paid agent's own reports that one payment term multiplies."""
+        return 1
+
+    def _ext_args(self, own_eps, peers_eps, peers_q, n_items):
+        own = np.atleast_1d(np.asarray(own_eps, dtype=float)).ravel()
+        peers = np.atleast_1d(np.asarray(peers_eps, dtype=float)).ravel()
+        if not np.all(np.isfinite(own)):
+            raise ValueError("own_eps must be finite signed efforts")
+        if not np.all(np.isfinite(peers)):
+            raise ValueError("peers_eps must be finite signed efforts")
+        check_int("n_agents", peers.size + 1, low=3)
+        pq = np.atleast_1d(np.asarray(peers_q, dtype=float)).ravel()
+        if pq.size == 1 and peers.size > 1:
+            pq = np.full(peers.size, float(pq[0]))
+        if pq.size != peers.size:
+            raise ValueError(f"peers_q must have one entry per peer ({peers.size}), got {pq.size}")
+        if not np.all(np.isfinite(pq)) or np.any(pq < 0.0) or np.any(pq > 1.0):
+            raise ValueError(f"peers_q must be in [0, 1], got {pq.tolist()}")
+        n_items = self._check_items(check_int("n_items", n_items, low=2))
+        return own, peers, pq, n_items
+
+    @staticmethod
+    def _cheb_q_nodes(d):
+        k = np.arange(d + 1)
+        return 0.5 * (1.0 + np.cos(np.pi * (k + 0.5) / (d + 1)))[::-1].copy()
+
+    def _ext_cheb(self, own, peers, pq, n_items, prior, refine):
+        """Chebyshev coefficients (in ``x = 2q - 1``) of ``E[M_i](own eps, q)``, shape ``(n_own, d + 1)``."""
+        d = self.convention_degree(n_items)
+        nodes = self._cheb_q_nodes(d)
+        vals = self._ext_values(own, nodes, peers, pq, n_items, prior, refine)       # (n_own, d + 1)
+        return np.polynomial.chebyshev.chebfit(2.0 * nodes - 1.0, vals.T, d).T
+
+    def extended_curve(self, own_eps, own_q, peers_eps, peers_q, n_items, prior="normal", refine=1) -> np.ndarray:
+        """Exact ``E[M_i]`` for every own signed effort ``own_eps[a]`` and own convention probability ``own_q[b]``
+        against a fixed, possibly heterogeneous, peer list (``peers_eps``, ``peers_q``, length ``N - 1``).
+
+        Returns an array of shape ``(len(own_eps), len(own_q))``.  ``E[M_i]`` is a polynomial of degree
+        :meth:`convention_degree` in the own ``q``: for more own ``q`` values than ``d + 1`` it is evaluated at
+        ``d + 1`` Chebyshev points of ``[0, 1]`` per own effort and interpolated (exact up to rounding).
+        """
+        own, peers, pq, n_items = self._ext_args(own_eps, peers_eps, peers_q, n_items)
+        oq = np.atleast_1d(np.asarray(own_q, dtype=float)).ravel()
+        if not np.all(np.isfinite(oq)) or np.any(oq < 0.0) or np.any(oq > 1.0):
+            raise ValueError(f"own_q must be in [0, 1], got {oq.tolist()}")
+        prior = as_prior(prior)
+        d = self.convention_degree(n_items)
+        if oq.size <= d + 1:
+            return self._ext_values(own, oq, peers, pq, n_items, prior, refine)
+        c = self._ext_cheb(own, peers, pq, n_items, prior, refine)
+        return np.polynomial.chebyshev.chebval(2.0 * oq - 1.0, c.T)
+
+    def convention_polynomial(self, own_eps, peers_eps, peers_q, n_items, prior="normal", refine=1) -> np.ndarray:
+        """Coefficients ``c_0..c_d`` (shape ``(len(own_eps), d + 1)``, ``d =`` :meth:`convention_degree`) with
+        ``E[M_i](own_eps, q) = sum_j c_j q^j`` against the fixed peer list (``peers_eps``, ``peers_q``).
+
+        Every rule is a polynomial in the +-1 reports and the reports are conditionally independent given
+        the qualities, so the expected payment is multilinear in the per-report mixing ``q + (1 - q) t``: a
+        polynomial in the own ``q`` of degree at most the number of own reports one payment term multiplies.
+        """
+        own, peers, pq, n_items = self._ext_args(own_eps, peers_eps, peers_q, n_items)
+        prior = as_prior(prior)
+        d = self.convention_degree(n_items)
+        if d == 1:
+            v = self._ext_values(own, np.array([0.0, 1.0]), peers, pq, n_items, prior, refine)
+            return np.stack([v[:, 0], v[:, 1] - v[:, 0]], axis=1)
+        c = self._ext_cheb(own, peers, pq, n_items, prior, refine)
+        out = np.empty_like(c)
+        for r in range(c.shape[0]):
+            poly = np.polynomial.Chebyshev(c[r], domain=[0.0, 1.0]).convert(
+                kind=np.polynomial.Polynomial, domain=[0.0, 1.0], window=[0.0, 1.0]).coef
+            out[r] = 0.0
+            out[r, :poly.size] = poly
+        return out
+
+    def _ext_values(self, own, qs, peers, peers_q, n_items, prior, refine=1):
+        """``E[M_i]`` for own signed efforts ``own`` (n_own,) x own convention probabilities ``qs`` (n_q,)
+        against peers ``(peers, peers_q)``: shape ``(n_own, n_q)``.  Subclasses implement it."""
+        raise NotImplementedError(f"{self.name}: exact expected payments with convention probabilities "
+                                  "are not implemented for this rule")
 
     def _table(self, own, peer, n_agents, n_items, prior, refine=1):
         return np.array([[self.exact(np.r_[o, np.full(n_agents - 1, q)], n_items, prior, refine) for q in peer]

@@ -92,6 +92,22 @@ class _ChanceCorrected(Mechanism):
         per_peer = np.sum(1.0 + (C[:, None] - s[None, :] * A[:, None]) / 2.0, axis=1)
         return float(self.z * per_peer @ counts)
 
+    def _ext_values(self, own, qs, peers, peers_q, n_items, prior, refine=1):
+        # Bonus and penalty both compare a report of i with one of j on canonical pairs, where the convention
+        # says +1: E[R_i(p') R_j(p'')] = q_i q_j + (1 - q_i)(1 - q_j) s A_ij (s = 0 for disjoint pairs), so the
+        # q_i q_j parts cancel and each term is 1 + (1 - q_i)(1 - q_j)(C_ij - s A_ij) / 2 for any peers
+        # (any i.i.d. prior): the convention (q_i = 1) earns exactly what zero effort earns.
+        vals, inv = np.unique(peers, return_inverse=True)
+        inv = inv.ravel()
+        C = agreement_correlation_table(prior, own, vals, refine)[:, inv]                   # (n_own, n1)
+        A = bsst_A_table(prior, np.concatenate([own, vals]), refine)[: own.size, own.size:][:, inv]
+        s = self.mean_sign(n_items)
+        P = s.size
+        g = (P * C - s.sum() * A) / 2.0                                                     # (n_own, n1)
+        qi = np.asarray(qs, dtype=float)[None, :, None]
+        wq = (1.0 - np.asarray(peers_q, dtype=float))[None, None, :]
+        return self.z * np.sum(P + (1.0 - qi) * wq * g[:, None, :], axis=2)
+
 
 class DG13(_ChanceCorrected):
     """Dasgupta & Ghosh (2013) agreement minus chance agreement from disjoint task sets (see module doc).

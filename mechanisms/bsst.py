@@ -79,3 +79,20 @@ class BSST(Mechanism):
         sum_ebq = (n1 * (n1 - 1) + 2.0 * (n1 - 1) * s_ip - s_pp) / 4.0
         V = self.y * 2.0 * sum_eb + (self.z - 2.0 * self.y) * sum_ebq
         return comb(n_items, 2) * (n_items - 2) * V
+
+    def _ext_values(self, own, qs, peers, peers_q, n_items, prior, refine=1):
+        # With m_x = q_x c_x + (1 - q_x) t_x (c_x the convention's sign of x's oriented pair), the products of
+        # two reports have E[s_x s_y] = q_x q_y c_x c_y + (1 - q_x)(1 - q_y) (paper-space correlation).  Over the
+        # three positions of the third item (below, between, above the canonical pair) the convention signs
+        # average to c_i c_j = 1/3, c_i c_k = -1/3, c_j c_k = 1/3 (all convention: v = z/3 + 2y/3).
+        n1 = peers.size
+        A = bsst_A_table(prior, np.concatenate([own, peers]), refine)
+        Aip = A[: own.size, own.size:]                                     # (n_own, n1)
+        App = A[own.size:, own.size:]
+        qj = np.asarray(peers_q, dtype=float)
+        qi = np.asarray(qs, dtype=float)[None, :]                          # (1, n_q)
+        wq = 1.0 - qj
+        K = (np.sum(np.outer(qj, qj)) - np.sum(qj * qj)) / 3.0 + (wq @ App @ wq - np.sum(wq * wq * np.diag(App)))
+        X = qi * (qj.sum() / 3.0) + (1.0 - qi) * (Aip @ wq)[:, None]        # (n_own, n_q)
+        V = self.y * (n1 - 1) * (n1 + X) + (self.z - 2.0 * self.y) * (n1 * (n1 - 1) + 2.0 * (n1 - 1) * X - K) / 4.0
+        return comb(n_items, 2) * (n_items - 2) * V

@@ -982,3 +982,162 @@ def principal_accuracy(prior, eps_all):
         xs, ws = prior.rule(0.0)
         dens = np.array([ws @ prior.pdf(xs + di) for di in d])
     return _majority_accuracy(d, wd, dens, eps_all, N)
+
+
+# =============================================================================================
+# Extended strategies (spec section 4): APA (3cycle) with convention probabilities
+# =============================================================================================
+#
+# With convention probability q, i's report on the oriented pair (u, v) equals s with probability
+# q 1[the index order says s] + (1 - q) sigmoid(s eps (theta_u - theta_v)).  For a canonical pair (a, b),
+# a < b, and i's report s on it, the m - 2 triangles through (a, b) still use disjoint edges, so given
+# (theta_a, theta_b) the coherence probability is a product over the third items c of
+# 1 - Pr(the triangle closes a cycle), and that probability depends on c only through the position of c
+# relative to a and b (below, between, above).  With H(u) = E_c[sigmoid(eps (u - c))] and
+# M[b, a] = E_c[sigmoid(eps (theta_b - theta_c)) sigmoid(eps (theta_c - theta_a))] (as for q = 0):
+#
+#   s = +1 (a > b > c > a):  below   q(1-q) H(theta_b) + (1-q)^2 M[b,a]
+#                            between (1-q)^2 M[b,a]
+#                            above   q(1-q) (1 - H(theta_a)) + (1-q)^2 M[b,a]
+#   s = -1 (a < b < c < a):  below   q(1-q) H(theta_a) + (1-q)^2 M[a,b]
+#                            between q^2 + q(1-q) (H(theta_a) + 1 - H(theta_b)) + (1-q)^2 M[a,b]
+#                            above   q(1-q) (1 - H(theta_b)) + (1-q)^2 M[a,b]
+#
+# Every peer enters linearly through Pr(R_j(a,b) = s) = q_j 1[s = +1] + (1 - q_j) sigmoid(s eps_j (theta_a - theta_b)).
+
+@lru_cache(maxsize=None)
+def _apa_pair_classes(n_items):
+    """Distinct ``(n_below, n_between, n_above)`` third-item counts over canonical pairs, with multiplicities."""
+    from collections import Counter
+    cnt = Counter((a, b - a - 1, n_items - 1 - b) for a in range(n_items) for b in range(a + 1, n_items))
+    keys = sorted(cnt)
+    arr = np.array(keys, dtype=np.int64).reshape(-1, 3)
+    return (np.ascontiguousarray(arr[:, 0]), np.ascontiguousarray(arr[:, 1]), np.ascontiguousarray(arr[:, 2]),
+            np.array([cnt[k] for k in keys], dtype=np.float64))
+
+
+@njit(cache=True)
+def _apa3_ext_kernel(S, Ha, Hb, Mba, Mab, qs, n_lo, n_mid, n_hi, cnt, Gp, Gm):
+    """``Gp[k, l] = Pr_i(+) sum_pairs prod_c (1 - close_+(c))`` and ``Gm`` for ``s = -1`` at node ``k``, own ``q = qs[l]``
+    (see the comment above); the pairs are grouped by their third-item position counts."""
+    N = S.shape[0]
+    nq = qs.shape[0]
+    ncls = n_lo.shape[0]
+    L = 1
+    for c in range(ncls):
+        L = max(L, n_lo[c] + 1, n_mid[c] + 1, n_hi[c] + 1)
+    pw = np.empty((6, L))
+    f = np.empty(6)
+    for k in range(N):
+        for l in range(nq):
+            q = qs[l]
+            u = 1.0 - q
+            qu = q * u
+            uu = u * u
+            f[0] = 1.0 - (qu * Hb[k] + uu * Mba[k])
+            f[1] = 1.0 - uu * Mba[k]
+            f[2] = 1.0 - (qu * (1.0 - Ha[k]) + uu * Mba[k])
+            f[3] = 1.0 - (qu * Ha[k] + uu * Mab[k])
+            f[4] = 1.0 - (q * q + qu * (Ha[k] + 1.0 - Hb[k]) + uu * Mab[k])
+            f[5] = 1.0 - (qu * (1.0 - Hb[k]) + uu * Mab[k])
+            for c in range(6):
+                pw[c, 0] = 1.0
+                for n in range(1, L):
+                    pw[c, n] = pw[c, n - 1] * f[c]
+            sp = 0.0
+            sm = 0.0
+            for c in range(ncls):
+                sp += cnt[c] * pw[0, n_lo[c]] * pw[1, n_mid[c]] * pw[2, n_hi[c]]
+                sm += cnt[c] * pw[3, n_lo[c]] * pw[4, n_mid[c]] * pw[5, n_hi[c]]
+            Gp[k, l] = (q + u * S[k]) * sp
+            Gm[k, l] = u * (1.0 - S[k]) * sm
+
+
+@njit(cache=True)
+def _apa3_ext_M(Ta, Tb, d, e, Mba, Mab):
+    """``M[b, a]`` and ``M[a, b]`` from the signed ``T_e`` at the two qualities (closed form; see the APA comment)."""
+    for k in range(d.shape[0]):
+        x = e * d[k]
+        num = 0.5 * (Ta[k] - Tb[k])
+        if x == 0.0:
+            m_ba = 0.0
+            m_ab = 0.0
+        else:
+            m_ba = num / (-math.expm1(x)) if x < 700.0 else 0.0
+            m_ab = -num / (-math.expm1(-x)) if x > -700.0 else 0.0
+        Mba[k] = min(max(m_ba, 0.0), 1.0)
+        Mab[k] = min(max(m_ab, 0.0), 1.0)
+
+
+EXT_APA_MAX_TENSOR_NODES = 1200     # per quality: the tensor grid for priors without a layer-adapted rule
+
+
+def apa3_extended(prior, E_own, qs, E_peer, n_items, refine=1):
+    """APA (3cycle) with convention probabilities, summed over the canonical pairs.
+
+    Returns ``(Ip, Jp, Jm)``: ``Ip[o, l] = E[G_+]``, ``Jp[o, l, v] = E[G_+ sigmoid(E_peer[v] D)]`` and
+    ``Jm[o, l, v] = E[G_- (1 - sigmoid(E_peer[v] D))]`` for own signed effort ``E_own[o]`` and own convention
+    probability ``qs[l]``, with ``G_s = Pr(R_i(a,b) = s) Pr((a,b) coherent for i | R_i(a,b) = s)`` summed over
+    pairs.  A peer ``(eps_j, q_j)`` contributes ``q_j Ip + (1 - q_j) (Jp + Jm)`` agreements on coherent pairs.
+    """
+    E_own = _flush_tiny(np.asarray(E_own, dtype=float))
+    E_peer = _flush_tiny(np.asarray(E_peer, dtype=float))
+    qs = np.ascontiguousarray(qs, dtype=float)
+    kind = _kind(prior)
+    mx = _max_abs(E_own, E_peer)
+    if kind in ("normal", "uniform"):
+        ta, tb, d, W = _apa_outer_rule(prior, kind, mx, refine)
+        tvals = lambda a, u: _T_values(prior, kind, a, u, refine, many=True)     # noqa: E731
+    else:
+        x, w = prior.rule(mx, refine)
+        if x.size > EXT_APA_MAX_TENSOR_NODES:
+            raise ValueError(f"the exact APA engine with convention probabilities would need a {x.size}-node grid "
+                             f"per quality for prior {prior!r} (limit {EXT_APA_MAX_TENSOR_NODES}) at |effort| up to "
+                             f"{mx:g}; use method='mc', a smaller effort, or the 'normal' / 'uniform' prior")
+        n = x.size
+        ta = np.repeat(x, n)
+        tb = np.tile(x, n)
+        d = ta - tb
+        W = np.outer(w, w).ravel()
+        xc, wc = np.ascontiguousarray(x), np.ascontiguousarray(w)
+
+        def tvals(a, u, _cache={}):
+            if a not in _cache:
+                out = np.empty(n)
+                _T_direct_kernel(xc, xc, wc, float(a), out)
+                _cache.clear()
+                _cache[a] = out
+            T = _cache[a]
+            return np.repeat(T, n) if u is ta else np.tile(T, n)
+    d = np.ascontiguousarray(d)
+    n_lo, n_mid, n_hi, cnt = _apa_pair_classes(n_items)
+    Sp = _s(E_peer[:, None] * d[None, :])                    # (n_peer, n_nodes)
+    WSp = Sp * W[None, :]
+    WSm = (1.0 - Sp) * W[None, :]
+    Ip = np.empty((E_own.size, qs.size))
+    Jp = np.empty((E_own.size, qs.size, E_peer.size))
+    Jm = np.empty((E_own.size, qs.size, E_peer.size))
+    Gp = np.empty((d.size, qs.size))
+    Gm = np.empty((d.size, qs.size))
+    for o, e in enumerate(E_own):
+        if e == 0.0:
+            S = np.full(d.size, 0.5)
+            Ha = Hb = S
+            Mba = Mab = np.full(d.size, 0.25)
+        else:
+            a = abs(float(e))
+            sgn = 1.0 if e > 0 else -1.0
+            Ta = sgn * tvals(a, ta)
+            Tb = sgn * tvals(a, tb)
+            S = _s(e * d)
+            Ha = 0.5 * (1.0 - Ta)
+            Hb = 0.5 * (1.0 - Tb)
+            Mba = np.empty(d.size)
+            Mab = np.empty(d.size)
+            _apa3_ext_M(np.ascontiguousarray(Ta), np.ascontiguousarray(Tb), d, float(e), Mba, Mab)
+        _apa3_ext_kernel(np.ascontiguousarray(S), np.ascontiguousarray(Ha), np.ascontiguousarray(Hb),
+                         Mba, Mab, qs, n_lo, n_mid, n_hi, cnt, Gp, Gm)
+        Ip[o] = W @ Gp
+        Jp[o] = (WSp @ Gp).T
+        Jm[o] = (WSm @ Gm).T
+    return Ip, Jp, Jm

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from math import comb
 
+import numpy as np
 
 from agents._validation import check_real
 
@@ -58,3 +59,14 @@ class PPA(Mechanism):
         return self.z * comb(n_items, 2) * (n_agents - 1) * (1.0 + C) / 2.0
 
     _curve = Mechanism._curve_from_per_peer
+
+    def _ext_values(self, own, qs, peers, peers_q, n_items, prior, refine=1):
+        # E[1(R_i = R_j)] = (1 + E[m_i m_j]) / 2 with m_x = q_x + (1 - q_x) t(eps_x D): the cross terms
+        # E[t(eps D)] vanish (D is symmetric for i.i.d. qualities), so
+        # E[R_i R_j] = q_i q_j + (1 - q_i)(1 - q_j) C_ij  (any i.i.d. prior)
+        vals, inv = np.unique(peers, return_inverse=True)
+        C = agreement_correlation_table(prior, own, vals, refine)[:, inv.ravel()]      # (n_own, n_peers)
+        qi = np.asarray(qs, dtype=float)[None, :, None]
+        qj = np.asarray(peers_q, dtype=float)[None, None, :]
+        corr = qi * qj + (1.0 - qi) * (1.0 - qj) * C[:, None, :]
+        return self.z * comb(n_items, 2) * np.sum((1.0 + corr) / 2.0, axis=2)
