@@ -51,8 +51,10 @@ class DesignResult:
     Attributes
     ----------
     feasible : bool
+        ``True`` only if the LP is solved and (when verified) the rule passes the off-grid re-check.
     status : str
-        cvxpy's status (``optimal``, ``infeasible``, ...) or the reason.
+        ``optimal`` (or ``optimal_inaccurate``) for a feasible design; otherwise ``infeasible``
+        (or cvxpy's failure status, e.g. ``solver error: ...``). Never ``optimal`` when infeasible.
     rule : StatisticRule or None
     expected_payment : float or None
         Expected payment per agent at the target profile (the objective).
@@ -64,6 +66,15 @@ class DesignResult:
         For each classic rule: the scale ``z`` that makes the target its best response, the resulting
         expected payment (budget), and whether it then satisfies UEI (the designed rule must; a cheaper
         baseline that fails UEI is not a like-for-like comparison), or why it cannot reach the target.
+    principal_accuracy : float or None
+    notes : list of str
+    solver_status : str or None
+        cvxpy's own status for the LP (``optimal``, ``infeasible``, ...); ``None`` if no LP was solved
+        (the target was refused by a necessary condition first).
+    binding : list of str
+        Feasible: the constraints that bind at the optimum (positive dual value). Infeasible: the
+        violated condition, or the constraint groups in conflict (dropping any one of them makes
+        the LP feasible).
     """
 
     feasible: bool
@@ -76,9 +87,12 @@ class DesignResult:
     baselines: dict = field(default_factory=dict)
     principal_accuracy: float | None = None
     notes: list = field(default_factory=list)
+    solver_status: str | None = None
+    binding: list = field(default_factory=list)
 
     def to_dict(self):
-        return {"feasible": self.feasible, "status": self.status, "target_effort": self.target_effort,
+        return {"feasible": self.feasible, "status": self.status, "solver_status": self.solver_status,
+                "binding": self.binding, "target_effort": self.target_effort,
                 "expected_payment": self.expected_payment, "table": self.table,
                 "verification": self.verification, "baselines": self.baselines,
                 "principal_accuracy": self.principal_accuracy, "notes": self.notes}
@@ -123,7 +137,11 @@ def design_rule(target_effort: float, cost="quadratic:0.1", *, n_agents: int = 3
     Returns
     -------
     DesignResult
-        ``feasible=False`` with the solver status when no table meets the constraints.
+        ``feasible=False``, ``status='infeasible'`` (with cvxpy's status in ``solver_status`` and the
+        conflicting constraints in ``binding``) when no table meets the constraints: the LP is
+        infeasible, or the types' first-order conditions contradict each other (a mix of types whose
+        marginal costs differ at ``w*``: one payment slope cannot equal both), or the LP's optimum on
+        its grid of deviations fails the off-grid re-check (``verify=True``).
     """
     w_max = check_real("w_max", w_max, low=0.0, low_open=True)
     w_star = check_real("target_effort", target_effort, low=0.0, high=w_max, low_open=True, high_open=True)
@@ -138,6 +156,19 @@ def design_rule(target_effort: float, cost="quadratic:0.1", *, n_agents: int = 3
     prior = as_prior(prior)
     costs = [parse_cost(c) for c in (cost if isinstance(cost, (list, tuple)) else [cost])]
     basis = FAMILIES[family]
+    uei = "" if eps_u is None else f" with UEI margin {eps_u:g}"
+
+    # Necessary condition at an interior target: U_k'(w*) = M'(w*) - c_k'(w*) = 0 for every type k, and
+    # M is the same for all types. Marginal costs that differ at w* leave no rule at all.
+    slopes = [float(c.derivative(w_star)) for c in costs]
+    if max(slopes) - min(slopes) > 1e-9 * max(abs(v) for v in slopes):
+        k_lo, k_hi = int(np.argmin(slopes)), int(np.argmax(slopes))
+        why = (f"first-order condition: w*={w_star:g} is interior, so it needs M'(w*) = c'(w*) for every type, "
+               f"but c'(w*) = {slopes[k_lo]:.6g} for {costs[k_lo].spec} and {slopes[k_hi]:.6g} for "
+               f"{costs[k_hi].spec}")
+        return DesignResult(False, "infeasible", w_star, binding=[why], notes=[
+            f"no payment rule makes w*={w_star:g} a best response for every type{uei} (family {family!r}): "
+            "the types' marginal costs differ at the target"])
 
     peers = np.full(n_agents - 1, w_star)
     w = np.linspace(0.0, w_max, n_dev)
@@ -151,37 +182,35 @@ def design_rule(target_effort: float, cost="quadratic:0.1", *, n_agents: int = 3
     scale = float(np.abs(phi_t).max()) or 1.0
     y = cp.Variable(basis.shape[1], nonneg=True)
     best = None
+    groups = {}
     for w_u in (sorted({w_star, 0.5 * w_star, min(2.0 * w_star, w_max)}) if eps_u is not None else [None]):
-        cons = []
+        groups = {}                                    # named constraint groups, for the diagnosis
         for c in costs:
             gain = (phi_t - phi_d) / scale
-            cons.append(gain @ y >= (float(c(w_star)) - c(np.abs(dev))) / scale)
+            groups[f"best response of type {c.spec} on {dev.size} deviations"] = \
+                gain @ y >= (float(c(w_star)) - c(np.abs(dev))) / scale
             if w_u is not None:
                 phi_u = _features([w_u, 0.0], zero, n_items, prior) @ basis
-                cons.append((phi_u[0] - phi_u[1]) / scale @ y >= (float(c(w_u)) + eps_u) / scale)
+                groups[f"UEI margin {eps_u:g} at w_u={w_u:g} for type {c.spec}"] = \
+                    (phi_u[0] - phi_u[1]) / scale @ y >= (float(c(w_u)) + eps_u) / scale
         if budget is not None:
-            cons.append(phi_t / scale @ y <= budget / scale)
-        prob = cp.Problem(cp.Minimize(phi_t / scale @ y), cons)
-        try:
-            prob.solve(solver=solver)
-        except cp.error.SolverError as exc:
-            status = f"solver error: {exc}"
-            continue
-        status = prob.status
-        if status in ("optimal", "optimal_inaccurate") and (best is None or prob.value < best[0]):
-            best = (prob.value, np.maximum(y.value, 0.0), w_u, status)
+            groups[f"budget {budget:g}"] = phi_t / scale @ y <= budget / scale
+        status = _solve(cp.Problem(cp.Minimize(phi_t / scale @ y), list(groups.values())), solver)
+        if status in ("optimal", "optimal_inaccurate") and (best is None or phi_t / scale @ y.value < best[0]):
+            best = (float(phi_t / scale @ y.value), np.maximum(y.value, 0.0), w_u, status,
+                    _binding(groups, dev, w_star))
     if best is None:
-        reason = status if budget is None else f"{status} (budget {budget:g} may be too small)"
-        uei = "" if eps_u is None else f" with UEI margin {eps_u:g}"
-        return DesignResult(False, reason, w_star,
+        conflict = _conflicts(groups, y, phi_t / scale, solver)
+        return DesignResult(False, "infeasible" if status == "infeasible" else status, w_star,
+                            solver_status=status, binding=conflict,
                             notes=[f"no non-negative table makes w*={w_star:g} a best response{uei} "
-                                   f"(family {family!r})"])
-    _, yv, w_u, status = best
+                                   f"(family {family!r}); cvxpy status {status!r}"])
+    _, yv, w_u, status, binding = best
     yv = np.where(yv > 1e-9 * yv.max(), yv, 0.0)      # solver noise
     x = basis @ yv
     rule = StatisticRule.from_vector(x, name=f"designed({family})")
     pay = float(phi_t @ yv)
-    res = DesignResult(True, status, w_star, rule, pay,
+    res = DesignResult(True, status, w_star, rule, pay, solver_status=status, binding=binding,
                        table={"pair": dict(zip(PAIR_LABELS, rule.pair.tolist())),
                               "triple": dict(zip(TRIPLE_LABELS, rule.triple.tolist())),
                               "pair_vector": rule.pair.tolist(), "triple_vector": rule.triple.tolist()},
@@ -190,10 +219,58 @@ def design_rule(target_effort: float, cost="quadratic:0.1", *, n_agents: int = 3
     res.principal_accuracy = principal_utility([Strategy(w_star)] * n_agents, n_items, prior).accuracy
     if verify:
         res.verification = verify_rule(rule, w_star, costs, n_agents, n_items, prior, w_max)
+        checks = [res.verification] if len(costs) == 1 else list(res.verification.values())
+        failed = [(c, v) for c, v in zip(costs, checks) if not v["is_equilibrium"]]
+        if failed:       # optimal on the LP's grid only: the continuous best response beats the target
+            res.feasible, res.status = False, "infeasible"
+            res.binding = [f"off-grid re-check: type {c.spec} prefers ({v['best_response']['effort']}, "
+                           f"{v['best_response']['report']}) to the target, regret {v['regret']:.3g}"
+                           for c, v in failed]
+            res.notes.insert(0, f"the LP is {status!r} on its grid of deviations, but the rule does not make "
+                                f"w*={w_star:g} a best response off the grid")
     if baselines:
         res.baselines = baseline_budgets(w_star, costs[0], n_agents=n_agents, n_items=n_items, prior=prior,
                                          w_max=w_max)
     return res
+
+
+def _solve(prob, solver) -> str:
+    try:
+        prob.solve(solver=solver)
+    except cp.error.SolverError as exc:
+        return f"solver error: {exc}"
+    return prob.status
+
+
+def _binding(groups: dict, dev, w_star) -> list:
+    """Constraints with a positive dual value at the optimum (deviations named by effort and report; the
+    target itself, a constraint ``0 >= 0``, is left out)."""
+    out = []
+    for name, con in groups.items():
+        dual = np.atleast_1d(np.asarray(con.dual_value if con.dual_value is not None else 0.0, dtype=float))
+        top = float(np.max(np.abs(dual)))
+        if not top > 1e-9:
+            continue
+        if dual.size == dev.size:       # one best-response constraint per deviation
+            hit = np.flatnonzero((dual > 1e-6 * top) & (np.abs(dev - w_star) > 1e-12 * w_star))
+            devs = ", ".join(f"({abs(dev[i]):.6g}, {'honest' if dev[i] >= 0 else 'dishonest'})" for i in hit[:6])
+            more = f" and {hit.size - 6} more" if hit.size > 6 else ""
+            out.append(f"{name}: deviations {devs}{more}")
+        else:
+            out.append(name)
+    return out
+
+
+def _conflicts(groups: dict, y, objective, solver) -> list:
+    """The constraint groups whose removal alone makes the LP feasible (``x >= 0`` always stays)."""
+    if len(groups) < 2:
+        return list(groups)
+    out = []
+    for name in groups:
+        rest = [c for n, c in groups.items() if n != name]
+        if _solve(cp.Problem(cp.Minimize(objective @ y), rest), solver) in ("optimal", "optimal_inaccurate"):
+            out.append(f"{name} (dropping it makes the LP feasible)")
+    return out or [f"all of: {'; '.join(groups)} (no single group can be dropped)"]
 
 
 def verify_rule(rule: Mechanism, w_star, costs, n_agents, n_items, prior, w_max, tol=1e-6) -> dict:
