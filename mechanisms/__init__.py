@@ -20,7 +20,7 @@ from .bsst import BSST
 from .custom import CustomMechanism
 from .ppa import PPA
 from .principal import principal_utility
-from .statistics import StatisticRule, statistic_features
+from .statistics import StatisticRule, statistic_features, statistic_features_extended
 
 MECHANISMS = {"ppa": PPA, "bsst": BSST, "apa": APA, "dg13": DG13, "ca": CA}
 
@@ -39,5 +39,6 @@ def make_mechanism(name: str, z: float = 1.0, y: float = 0.5, coherence: str = "
     raise ValueError(f"mechanism must be one of {{ppa, bsst, apa, dg13, ca}}, got {name!r}")
 
 
-__all__ = ["APA", "BSST", "PPA", "CA", "DG13", "CustomMechanism", "StatisticRule", "statistic_features", "Mechanism",
+__all__ = ["APA", "BSST", "PPA", "CA", "DG13", "CustomMechanism", "StatisticRule", "statistic_features",
+           "statistic_features_extended", "Mechanism",
            "PaymentResult", "METHODS", "COHERENCE_RULES", "MECHANISMS", "make_mechanism", "principal_utility"]

@@ -49,11 +49,13 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from dataclasses import replace
+from math import comb
 
 import numpy as np
 
 from agents import ReportSampler, as_prior, pair_index, simulate_reports
 from agents._validation import check_int, check_real
+from agents.bradley_terry import _check_convention_probs
 
 from .base import Mechanism
 from .statistics import StatisticRule
@@ -185,6 +187,19 @@ class CustomMechanism(Mechanism):
                             axis=1)
         self._need_expectations()
 
+    # -- extended strategies (convention probabilities) -------------------------------------
+    def convention_degree(self, n_items):
+        if self.statistics is not None:
+            return self.statistics.convention_degree(n_items)
+        return comb(n_items, 2)            # a black box may multiply all of the paid agent's reports
+
+    def _ext_values(self, own, qs, peers, peers_q, n_items, prior, refine=1):
+        if self.statistics is not None:
+            return self.statistics._ext_values(own, qs, peers, peers_q, n_items, prior, refine)
+        if self._mc is not None:
+            return self._mc_curve(own, peers, n_items, prior, peers_q=peers_q, own_q=qs)[0]
+        self._need_expectations()
+
     def with_monte_carlo_expectations(self, samples: int = 20_000, seed=0) -> "CustomMechanism":
         """A copy whose ``exact()`` is an approximate common-random-numbers Monte Carlo estimate.
 
@@ -221,32 +236,39 @@ class CustomMechanism(Mechanism):
         """True when ``exact()`` is the Monte Carlo engine of :meth:`with_monte_carlo_expectations`."""
         return self._mc is not None
 
-    def expectation_stderr(self, signed_efforts, n_items, prior="normal") -> float:
+    def expectation_stderr(self, signed_efforts, n_items, prior="normal", convention_probs=None) -> float:
         """Standard error of the Monte Carlo ``exact()`` value (0 for table rules with exact quadrature)."""
         eps = np.asarray(signed_efforts, dtype=float)
         if eps.ndim != 1 or eps.size < 3 or not np.all(np.isfinite(eps)):
             raise ValueError("signed_efforts must be a finite 1-d array of length n_agents >= 3")
+        q = _check_convention_probs(convention_probs, eps.size)
         if self._mc is None:
             if self.statistics is not None:
                 return 0.0
             self._need_expectations()
         n_items = self._check_items(check_int("n_items", n_items, low=2))
-        return float(self._mc_curve(eps[:1], eps[1:], n_items, as_prior(prior))[1][0])
+        if q is None:
+            return float(self._mc_curve(eps[:1], eps[1:], n_items, as_prior(prior))[1][0])
+        return float(self._mc_curve(eps[:1], eps[1:], n_items, as_prior(prior), peers_q=q[1:], own_q=q[:1])[1][0, 0])
 
     def expected_payment(self, own, peers, **kw):
         res = super().expected_payment(own, peers, **kw)
         if self._mc is not None and res.method == "exact":
             from agents import make_profile
-            eps = make_profile(own, peers, kw.get("n_agents")).signed_efforts()
-            se = self.expectation_stderr(eps, res.n_items, kw.get("prior", "normal"))
+            prof = make_profile(own, peers, kw.get("n_agents"))
+            eps = prof.signed_efforts()
+            qs = prof.convention_probs() if prof.extended else None
+            se = self.expectation_stderr(eps, res.n_items, kw.get("prior", "normal"), convention_probs=qs)
             res = replace(res, stderr=se, samples=self._mc[0],
-                          extra={"approximate": True,
+                          extra={**res.extra, "approximate": True,
                                  "expectations": "common-random-numbers Monte Carlo (approximate)"})
         return res
     expected_payment.__doc__ = Mechanism.expected_payment.__doc__
 
-    def _mc_tables(self, peers, n_items, prior):
-        key = (tuple(float(x) for x in peers), n_items, prior, self._mc)
+    def _mc_tables(self, peers, n_items, prior, peers_q=None):
+        pq = None if peers_q is None or not np.any(np.asarray(peers_q) > 0) else np.asarray(peers_q, dtype=float)
+        key = (tuple(float(x) for x in peers), n_items, prior, self._mc,
+               None if pq is None else tuple(float(x) for x in pq))
         hit = self._cache.get(key)
         if hit is not None:
             self._cache.move_to_end(key)
@@ -259,7 +281,7 @@ class CustomMechanism(Mechanism):
         N = peers.size + 1
         sim = ReportSampler(np.r_[0.0, peers], n_items, prior=prior,
                             seed=np.random.SeedSequence(seed) if not isinstance(seed, np.random.SeedSequence)
-                            else seed).draw(samples)
+                            else seed, convention_probs=None if pq is None else np.r_[0.0, pq]).draw(samples)
         pa, pb = pair_index(n_items)
         d = sim.theta[:, pa] - sim.theta[:, pb]                           # (S, P)
         K = 1 << P
@@ -278,19 +300,26 @@ class CustomMechanism(Mechanism):
             self._cache.popitem(last=False)
         return hit
 
-    def _mc_curve(self, own, peers, n_items, prior):
-        d, F = self._mc_tables(np.asarray(peers, dtype=float), n_items, prior)
+    def _mc_curve(self, own, peers, n_items, prior, peers_q=None, own_q=None):
+        """Means and standard errors per own signed effort (shape ``(n_own,)``), or per own effort and own
+        convention probability (shape ``(n_own, n_q)``) when ``own_q`` is given."""
+        d, F = self._mc_tables(np.asarray(peers, dtype=float), n_items, prior, peers_q)
         S, P = d.shape
-        means = np.empty(own.size)
-        ses = np.empty(own.size)
+        qs = np.array([0.0]) if own_q is None else np.atleast_1d(np.asarray(own_q, dtype=float))
+        means = np.empty((own.size, qs.size))
+        ses = np.empty((own.size, qs.size))
         for o, e in enumerate(np.asarray(own, dtype=float)):
-            sig = 0.5 * (1.0 + np.tanh(0.5 * e * d))                      # Pr(own R(p) = +1 | theta_s)
-            prob = np.ones((S, 1))
-            for p in range(P):                                               # pattern k: bit p set <=> +1
-                prob = np.concatenate([prob * (1.0 - sig[:, p:p + 1]), prob * sig[:, p:p + 1]], axis=1)
-            v = np.einsum("sk,sk->s", prob, F)
-            means[o] = v.mean()
-            ses[o] = v.std(ddof=1) / math.sqrt(S)
+            sig0 = 0.5 * (1.0 + np.tanh(0.5 * e * d))                     # Pr(own R(p) = +1 | theta_s)
+            for l, q in enumerate(qs):
+                sig = sig0 if q == 0.0 else q + (1.0 - q) * sig0           # the convention reports +1
+                prob = np.ones((S, 1))
+                for p in range(P):                                           # pattern k: bit p set <=> +1
+                    prob = np.concatenate([prob * (1.0 - sig[:, p:p + 1]), prob * sig[:, p:p + 1]], axis=1)
+                v = np.einsum("sk,sk->s", prob, F)
+                means[o, l] = v.mean()
+                ses[o, l] = v.std(ddof=1) / math.sqrt(S)
+        if own_q is None:
+            means, ses = means[:, 0], ses[:, 0]
         return self._factor * means, self._factor * ses
 
     # -- bookkeeping ---------------------------------------------------------------------------
