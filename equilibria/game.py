@@ -60,7 +60,7 @@ class Game:
     >>> from mechanisms import APA
     >>> g = Game(APA(), "quadratic:0.1", n_agents=3, n_items=3)
     >>> round(g.utility((0.0, "honest"), (0.0, "honest")), 6)   # zero effort, zero cost
-    0.84375
+    2.25
     """
 
     mechanism: Mechanism

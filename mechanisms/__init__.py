@@ -13,20 +13,38 @@ References
 ----------
 Manyika, Wooldridge, Gan (2025). Mechanism Design for Alignment via Human Feedback. ICML workshop.
 """
-from .apa import APA, COHERENCE_RULES
-from .base import METHODS, Mechanism, PaymentResult
-from .baselines import CA, DG13
-from .bsst import BSST
-from .custom import CustomMechanism
-from .ppa import PPA
-from .principal import principal_utility
-from .statistics import StatisticRule, statistic_features, statistic_features_extended
+from typing import TYPE_CHECKING
 
-MECHANISMS = {"ppa": PPA, "bsst": BSST, "apa": APA, "dg13": DG13, "ca": CA}
+from agents._lazy import attach as _attach
+
+# Public names, imported on first use (agents._lazy): ``import mechanisms`` loads no numba kernels, and
+# ``python -m mechanisms --help`` starts fast. Add a new public name to these lines and to ``__all__``.
+if TYPE_CHECKING:
+    from .apa import APA, COHERENCE_RULES
+    from .base import METHODS, Mechanism, PaymentResult
+    from .baselines import CA, DG13
+    from .bsst import BSST
+    from .custom import CustomMechanism
+    from .ppa import PPA
+    from .principal import principal_utility
+    from .statistics import StatisticRule, statistic_features, statistic_features_extended
+
+_getattr, __dir__, _ = _attach(__name__, __file__, extra_all=("MECHANISMS", "make_mechanism"))
 
 
-def make_mechanism(name: str, z: float = 1.0, y: float = 0.5, coherence: str = "3cycle") -> Mechanism:
+def __getattr__(name):
+    if name == "MECHANISMS":        # {name: class}, built on first use
+        from . import APA, BSST, CA, DG13, PPA
+        globals()["MECHANISMS"] = {"ppa": PPA, "bsst": BSST, "apa": APA, "dg13": DG13, "ca": CA}
+        return globals()["MECHANISMS"]
+    return _getattr(name)
+
+
+def make_mechanism(name: str, z: float = 1.0, y: float = 0.5, coherence: str = "3cycle") -> "Mechanism":
     """Build a mechanism by name (``ppa``, ``bsst``, ``apa``, ``dg13``, ``ca``) with its parameters."""
+    from . import APA, BSST, CA, DG13, PPA
+
+    MECHANISMS = {"dg13": DG13, "ca": CA}
     key = str(name).strip().lower()
     if key == "ppa":
         return PPA(z)
