@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-import sympy as sp
 from scipy.optimize import minimize_scalar
 
 from agents import Quadratic
@@ -151,6 +150,8 @@ def apa_curvature(n_items: int):
 
     The sympy derivation of :mod:`equilibria.local` (disk-cached), returned as a sympy rational."""
     from .local import derivation
+    import sympy as sp   # here, not at import: sympy costs ~0.5 s to import
+
     return sp.Rational(derivation("pair3", int(n_items))[0]["coefficients"]["G_own"])
 
 

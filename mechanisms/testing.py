@@ -72,7 +72,7 @@ from .base import Mechanism
 
 __all__ = ["assert_limited_liability", "assert_flip_invariant", "assert_anonymous",
            "assert_exact_matches_monte_carlo", "assert_uei", "costs", "priors", "strategies_", "profiles",
-           "report_arrays", "mechanisms"]
+           "convention_probs_", "extended_strategies_", "extended_profiles", "report_arrays", "mechanisms"]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -192,7 +192,7 @@ def _signed_efforts(profile) -> np.ndarray:
 
 
 def assert_exact_matches_monte_carlo(mechanism, profile, n_items: int, prior="normal", *, n_sigma: float = 4.0,
-                                     samples: int = 100_000, seed=0) -> None:
+                                     samples: int = 100_000, seed=0, convention_probs=None) -> None:
     """Assert that the exact expected payment of agent 0 lies within ``n_sigma`` standard errors of Monte Carlo.
 
     Parameters
@@ -210,15 +210,21 @@ def assert_exact_matches_monte_carlo(mechanism, profile, n_items: int, prior="no
     samples : int
         Monte Carlo trials.
     seed : int or SeedSequence
+    convention_probs : sequence of float, optional
+        Convention probabilities ``q`` (agent 0 first; extended strategies, spec section 4).  Default: taken
+        from ``profile`` when it is a :class:`agents.Profile`, else all zero.
     """
     _check_mechanism(mechanism)
     eps = _signed_efforts(profile)
+    if convention_probs is None and isinstance(profile, Profile) and profile.extended:
+        convention_probs = profile.convention_probs()
     prior = as_prior(prior)
-    exact = float(mechanism.exact(eps, n_items, prior))
-    mean, se = mechanism.monte_carlo(eps, n_items, prior, samples=samples, seed=seed)
+    exact = float(mechanism.exact(eps, n_items, prior, convention_probs=convention_probs))
+    mean, se = mechanism.monte_carlo(eps, n_items, prior, samples=samples, seed=seed,
+                                     convention_probs=convention_probs)
     se_exact = 0.0
     if getattr(mechanism, "approximate", False):
-        se_exact = mechanism.expectation_stderr(eps, n_items, prior)
+        se_exact = mechanism.expectation_stderr(eps, n_items, prior, convention_probs=convention_probs)
     total = math.sqrt(se * se + se_exact * se_exact)
     diff = abs(exact - mean)
     slack = 1e-12 * max(1.0, abs(exact))
@@ -229,7 +235,9 @@ def assert_exact_matches_monte_carlo(mechanism, profile, n_items: int, prior="no
             f"(s.e., {samples} samples, seed {seed!r}"
             + (f"; exact engine's own s.e. {se_exact:.3g}" if se_exact else "")
             + f"): |difference| = {diff:.3g} = {z:.2f} standard errors > n_sigma = {n_sigma:g} "
-            f"(signed efforts {eps.tolist()}, n_items={n_items}, prior {prior!r})")
+            f"(signed efforts {eps.tolist()}"
+            + ("" if convention_probs is None else f", convention probabilities {np.asarray(convention_probs).tolist()}")
+            + f", n_items={n_items}, prior {prior!r})")
 
 
 def assert_uei(mechanism, cost, *, n_agents: int = 3, n_items: int = 3, holds: bool = True, prior="normal",
@@ -339,6 +347,37 @@ def profiles(*, n_agents=None, max_effort: float = 4.0, symmetric: bool = False)
     st = _st()
     n = _as_strategy(n_agents, "n_agents", 3) if n_agents is not None else st.integers(3, 5)
     s = strategies_(max_effort=max_effort)
+
+    @st.composite
+    def _profile(draw):
+        N = draw(n)
+        own = draw(s)
+        if symmetric:
+            return Profile.symmetric(own, draw(s), N)
+        return Profile(own, tuple(draw(s) for _ in range(N - 1)))
+    return _profile()
+
+
+def convention_probs_():
+    """Convention probabilities ``q in [0, 1]``: 0 (the paper's space), 1 (the convention) or any mixture."""
+    st = _st()
+    return st.one_of(st.just(0.0), st.just(1.0), st.floats(0.0, 1.0, allow_nan=False))
+
+
+def extended_strategies_(*, min_effort: float = 0.0, max_effort: float = 4.0):
+    """Extended strategies ``(w, honest | dishonest, q)`` (spec section 4): ``q`` is 0, 1 or any mixture.
+
+    Composable like :func:`strategies_`; e.g. ``profiles`` of them with :func:`extended_profiles`."""
+    st = _st()
+    return st.builds(Strategy, st.floats(min_effort, max_effort, allow_nan=False),
+                     st.sampled_from(["honest", "dishonest"]), convention_probs_())
+
+
+def extended_profiles(*, n_agents=None, max_effort: float = 4.0, symmetric: bool = False):
+    """Profiles of extended strategies (:class:`agents.Profile`, agent 0 first); as :func:`profiles`."""
+    st = _st()
+    n = _as_strategy(n_agents, "n_agents", 3) if n_agents is not None else st.integers(3, 5)
+    s = extended_strategies_(max_effort=max_effort)
 
     @st.composite
     def _profile(draw):
