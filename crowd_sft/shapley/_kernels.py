@@ -463,3 +463,127 @@ def _published_values(masks, users, e, code, v0, total, out):
             for j in range(d):
                 acc[j] = total[j] - acc[j]
         out[r] = _score_sum(acc, s, e, code)
+
+
+@njit(cache=True)
+def _published_tail(n, sizes, keys, samples_left, num_paired, users, e, code, v0, diff, total, q_mat, v_cnt,
+                    m_coef, acc):
+    """The sampled part of the published KernelSHAP on the published game, fused: design, coalition
+    values and the moments of the constrained least squares, without forming the ``k x n`` design.
+
+    Draws follow :func:`_kernelshap_sample` exactly (same subsets, same counts). Every draw adds
+    count 1 to its subset ``S`` and, for paired sizes while samples are left, count 1 to ``N - S``;
+    the sampled rows' final weights are ``count * f`` with ``f`` applied by the caller. With unit
+    counts the moments are accumulated as
+
+    * ``P[i, j] = G - V[i] - V[j] + Q[i, j]`` (``Q``: counts of ``S x S``, each unordered pair
+      added to one of ``q_mat[i, j]``/``q_mat[j, i]``, so ``Q = q_mat + q_mat^T - diag(q_mat)``;
+      ``V``: complement counts per member; ``G``: complement rows) -- integers, exact in float64;
+    * ``Z^T coef = acc[1:4] + M`` (``M[i]``: ``coef(S) - coef(N - S)`` summed over the draws with
+      ``i`` in ``S``; ``acc[1:4]``: ``coef(N - S)`` summed),
+
+    with ``coef(row) = [ey, s, (n - s) ey + s (ey - diff)]`` (``ey = v(row) - v0``, ``s = |row|``).
+    ``acc`` receives ``[G, gc0, gc1, gc2, count sum, sum(c s), sum(c s (ey - diff)), rows]``.
+    Cost per draw ``O(s^2 + s d)`` (``s <= n/2``, the drawn side). Returns the number of uniforms
+    of ``keys`` used, or -1 if ``keys`` ran out (the caller draws the rest and calls again).
+    """
+    seen = dict()
+    seen[(np.uint64(0), np.uint64(0))] = -1  # types the dict; the empty set is never drawn
+    d = users.shape[1]
+    cap = samples_left + 1
+    vals_s = np.empty(cap)
+    vals_c = np.empty(cap)
+    perm = np.empty(n, dtype=np.int64)
+    sub = np.empty(d)
+    k = 0
+    n_new = 0
+    pos = 0
+    off = 0
+    one = np.uint64(1)
+    nkeys = keys.shape[0]
+    while samples_left > 0 and pos < sizes.shape[0]:
+        size = sizes[pos]
+        pos += 1
+        if off + size > nkeys:
+            return -1
+        for i in range(n):
+            perm[i] = i
+        for i in range(size):
+            j = i + int(keys[off + i] * (n - i))
+            if j > n - 1:
+                j = n - 1
+            tmp = perm[i]
+            perm[i] = perm[j]
+            perm[j] = tmp
+        off += size
+        w0 = np.uint64(0)
+        w1 = np.uint64(0)
+        for i in range(size):
+            p = perm[i]
+            if p < 64:
+                w0 |= one << np.uint64(p)
+            else:
+                w1 |= one << np.uint64(p - 64)
+        key = (w0, w1)
+        idx = -2
+        if key in seen:
+            idx = seen[key]
+        new = idx == -2
+        if new:
+            idx = n_new
+            seen[key] = n_new
+            n_new += 1
+            for t in range(d):
+                sub[t] = 0.0
+            for i in range(size):
+                for t in range(d):
+                    sub[t] += users[perm[i], t]
+            vals_s[idx] = _score_sum(sub, size, e, code)
+            if size < n:
+                for t in range(d):
+                    sub[t] = total[t] - sub[t]
+                vals_c[idx] = _score_sum(sub, n - size, e, code)
+            else:
+                vals_c[idx] = v0
+            k += 1
+            samples_left -= 1
+        paired = samples_left > 0 and size <= num_paired
+        if paired and new:
+            k += 1
+            samples_left -= 1
+        # row S, count 1
+        ey = vals_s[idx] - v0
+        c0 = ey
+        c1 = float(size)
+        c2 = (n - size) * ey + size * (ey - diff)
+        acc[4] += 1.0
+        acc[5] += size
+        acc[6] += size * (ey - diff)
+        step = 1.0
+        if paired:  # row N - S, count 1
+            eyc = vals_c[idx] - v0
+            g0 = eyc
+            g1 = float(n - size)
+            g2 = size * eyc + (n - size) * (eyc - diff)
+            acc[0] += 1.0
+            acc[1] += g0
+            acc[2] += g1
+            acc[3] += g2
+            acc[4] += 1.0
+            acc[5] += n - size
+            acc[6] += (n - size) * (eyc - diff)
+            c0 -= g0
+            c1 -= g1
+            c2 -= g2
+            step = 2.0
+        for a in range(size):
+            ia = perm[a]
+            m_coef[ia, 0] += c0
+            m_coef[ia, 1] += c1
+            m_coef[ia, 2] += c2
+            if paired:
+                v_cnt[ia] += 1.0
+            for b in range(a, size):  # each unordered pair once; the caller symmetrises
+                q_mat[ia, perm[b]] += step
+    acc[7] = k
+    return off

@@ -37,7 +37,7 @@ import numpy as np
 
 from ..games import MemoGame, PublishedGame, as_game
 
-from ._kernels import _design_moments, _kernelshap_sample, _published_values
+from ._kernels import _design_moments, _kernelshap_sample, _published_tail, _published_values
 from ._lars import lars_active_set, lars_active_set_fast
 from ._result import ShapleyResult, check_int, seed_sequence
 
@@ -254,6 +254,108 @@ def _published_design_fast(n: int, n_samples: int, rng: np.random.Generator):
     return np.vstack([head_m, masks[:k]]), np.concatenate([head_w, tail]), int(n_samples)
 
 
+def _size_cdf(num_full, weight_vector, num_paired):
+    rw = weight_vector.copy()
+    rw[:num_paired] /= 2
+    rw = rw[num_full:]
+    rw /= rw.sum()
+    cdf = rw.cumsum()  # numpy's Generator.choice(len(rw), size, p=rw): searchsorted of uniforms in this cdf
+    cdf /= cdf[-1]
+    return cdf
+
+
+def _first_draws(samples_left: int) -> int:
+    """Draws whose keys are generated up front (each new draw takes >= 1 sample; more on demand)."""
+    return samples_left + 16
+
+
+def _published_fused(game, n_samples: int, rng: np.random.Generator, lars_r, v0: float, fx: float):
+    """The fast published KernelSHAP on a :class:`PublishedGame`: shap's design drawn from the same
+    random stream as :func:`_published_design`, coalition values and the solve's ``n x n`` moments
+    in one compiled pass (:func:`._kernels._published_tail`), then :func:`_solve_moments`.
+
+    ``v0``/``fx`` are the values of the empty and grand coalitions. Returns ``(phi, rows)``
+    (``rows``: coalitions in the design). Same numbers as the plain transcription to rounding.
+    """
+    n = game.n_players
+    n_samples, head_m, head_w, num_full, weight_vector, num_paired, num_subset_sizes = \
+        _design_head_cached(n, int(n_samples))
+    users, e, code = game.users, game.expert, game.code
+    total = users.sum(axis=0)
+    diff = fx - v0
+    # the enumerated head: plain moments (few, small rows)
+    ey_head = np.empty(head_m.shape[0])
+    _published_values(head_m, users, e, code, v0, total, ey_head)
+    s_head = head_m.sum(axis=1).astype(np.float64)
+    ey_adj = ey_head - v0
+    b = head_w * s_head
+    t = b * (ey_adj - diff)
+    coef = np.ascontiguousarray(np.column_stack([head_w * ey_adj, b, head_w * (n - s_head) * ey_adj + t]))
+    p_mat = np.empty((n, n))
+    zc = np.empty((n, 3))
+    _design_moments(head_m, head_w, coef, p_mat, zc)
+    b_sum, t_sum = float(b.sum()), float(t.sum())
+    rows = head_m.shape[0]
+    samples_left = n_samples - rows
+    if num_full != num_subset_sizes and samples_left > 0:
+        cdf = _size_cdf(num_full, weight_vector, num_paired)
+        sizes = cdf.searchsorted(rng.random(4 * samples_left), side="right").astype(np.int64) + num_full + 1
+        ends = np.cumsum(sizes)
+        # the keys follow the size uniforms in the stream; draw those the design will likely use
+        # (each new draw takes >= 1 sample) and continue the stream if it needs more
+        first = max(1, min(sizes.size, _first_draws(samples_left)))
+        keys = rng.random(int(ends[first - 1]))
+        while True:
+            q_mat = np.zeros((n, n))
+            v_cnt = np.zeros(n)
+            m_coef = np.zeros((n, 3))
+            acc = np.zeros(8)
+            used = _published_tail(n, sizes, keys, samples_left, num_paired, users, e, code, v0, diff, total,
+                                   q_mat, v_cnt, m_coef, acc)
+            if used >= 0 or keys.size >= ends[-1]:
+                break
+            keys = np.concatenate([keys, rng.random(int(ends[-1]) - keys.size)])
+        f = float(weight_vector[num_full:].sum()) / acc[4]
+        q_full = q_mat + q_mat.T
+        q_full[np.diag_indices(n)] -= np.diag(q_mat)
+        p_mat += f * (acc[0] - v_cnt[:, None] - v_cnt[None, :] + q_full)
+        zc += f * (acc[1:4][None, :] + m_coef)
+        b_sum += f * acc[5]
+        t_sum += f * acc[6]
+        rows += int(acc[7])
+    phi = _solve_moments(p_mat, zc, b_sum, t_sum, diff, n, int(n_samples), lars_r)
+    return phi, rows
+
+
+def _solve_moments(p_mat, zc, b_sum, t_sum, diff, n, rows, lars_r):
+    """LARS selection and constrained least squares from the design moments (see
+    :func:`_published_solve_gram`): ``p_mat = Z^T W Z``, ``zc = Z^T [w ey_adj, b, w (n - s) ey_adj + t]``."""
+    r_vec = zc[:, 0]
+    nonzero = np.arange(n)
+    if lars_r is not None:
+        u = zc[:, 1]
+        gram = n * p_mat - u[:, None] - u[None, :] + b_sum
+        xy = zc[:, 2] - t_sum
+        nonzero = np.asarray(lars_active_set_fast(gram, xy, n_samples=2 * rows, max_iter=lars_r), dtype=np.int64)
+    phi = np.zeros(n)
+    if nonzero.size == 0:
+        return phi
+    last = nonzero[-1]
+    a = nonzero[:-1]
+    p_al = p_mat[a, last]
+    lhs = p_mat[np.ix_(a, a)] - p_al[:, None] - p_al[None, :] + p_mat[last, last]
+    rhs = (r_vec[a] - p_mat[a, last] * diff) - (r_vec[last] - p_mat[last, last] * diff)
+    try:
+        inv = np.linalg.inv(lhs)
+    except np.linalg.LinAlgError:
+        inv = np.linalg.pinv(lhs)
+    w = inv @ rhs
+    phi[a] = w
+    phi[last] = diff - sum(w)
+    phi[np.abs(phi) < 1e-10] = 0.0
+    return phi
+
+
 def _published_solve_gram(masks, weights, ey, fnull, fx, lars_r=None, rows=None):
     """The same solve as :func:`_published_solve` from ``n x n`` moments of the design.
 
@@ -274,30 +376,7 @@ def _published_solve_gram(masks, weights, ey, fnull, fx, lars_r=None, rows=None)
     p_mat = np.empty((n, n))
     zc = np.empty((n, 3))
     _design_moments(masks, np.ascontiguousarray(weights, dtype=np.float64), coef, p_mat, zc)
-    r_vec = zc[:, 0]
-    nonzero = np.arange(n)
-    if lars_r is not None:
-        u = zc[:, 1]
-        gram = n * p_mat - u[:, None] - u[None, :] + b.sum()
-        xy = zc[:, 2] - t.sum()
-        nonzero = np.asarray(lars_active_set_fast(gram, xy, n_samples=2 * rows, max_iter=lars_r), dtype=np.int64)
-    phi = np.zeros(n)
-    if nonzero.size == 0:
-        return phi
-    last = nonzero[-1]
-    a = nonzero[:-1]
-    p_al = p_mat[a, last]
-    lhs = p_mat[np.ix_(a, a)] - p_al[:, None] - p_al[None, :] + p_mat[last, last]
-    rhs = (r_vec[a] - p_mat[a, last] * diff) - (r_vec[last] - p_mat[last, last] * diff)
-    try:
-        inv = np.linalg.inv(lhs)
-    except np.linalg.LinAlgError:
-        inv = np.linalg.pinv(lhs)
-    w = inv @ rhs
-    phi[a] = w
-    phi[last] = diff - sum(w)
-    phi[np.abs(phi) < 1e-10] = 0.0
-    return phi
+    return _solve_moments(p_mat, zc, float(b.sum()), float(t.sum()), diff, n, rows, lars_r)
 
 
 def _unwrap(game):
@@ -387,6 +466,14 @@ def kernel_shap(game, *, n_samples: int = 10_000, seed=None, l1_reg="num_feature
         return ShapleyResult(np.array([vn - v0]), np.zeros(1), memo.evaluations - before, time.perf_counter() - t0,
                              "kernel", converged=True, stop_reason="single player", info={"variant": variant, "exact": True})
     all_fit = n <= 30 and n_samples >= 2**n - 2
+    if variant == "published" and engine == "fast" and n <= 128 and isinstance(_unwrap(g), PublishedGame):
+        phi, k = _published_fused(_unwrap(g), n_samples, rng, lars_r, v0, vn)
+        selected = int(np.count_nonzero(phi))
+        return ShapleyResult(phi, None, int(k) + 2, time.perf_counter() - t0, "kernel",
+                             n_samples=int(k), calls=int(k) + 2, converged=all_fit,
+                             stop_reason="all coalitions enumerated" if all_fit else f"n_samples={n_samples}",
+                             info={"variant": "published", "exact": all_fit and selected == n, "l1_reg": l1_reg,
+                                   "lars_iterations": lars_r, "selected": selected, "engine": engine})
     if variant == "published":
         design = _published_design if engine == "reference" else _published_design_fast
         masks, weights, rows = design(n, n_samples, rng)

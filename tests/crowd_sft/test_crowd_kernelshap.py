@@ -11,7 +11,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from crowd_sft.games import PublishedGame
+from crowd_sft.games import CallableGame, PublishedGame
 from crowd_sft.shapley import exact_shapley, kernel_shap
 from crowd_sft.shapley._lars import lars_active_set, lars_active_set_fast
 from crowd_sft.shapley.kernelshap import _published_design, _published_solve
@@ -62,10 +62,12 @@ def test_fast_engine_equals_plain_transcription():
     partial = 0
     for g, s in _instances():
         a = kernel_shap(g, variant="published", seed=s, engine="reference")
-        b = kernel_shap(g, variant="published", seed=s)
+        b = kernel_shap(g, variant="published", seed=s)   # fused compiled pass (published game)
+        c = kernel_shap(CallableGame(g.values, g.n_players, vectorized=True), variant="published", seed=s)
         scale = max(1.0, float(np.abs(a.values).max()))
-        np.testing.assert_allclose(b.values, a.values, rtol=0, atol=1e-12 * scale)
-        np.testing.assert_array_equal(a.values == 0, b.values == 0)
+        for fast in (b, c):                               # c: design + moments path of any game
+            np.testing.assert_allclose(fast.values, a.values, rtol=0, atol=1e-12 * scale)
+            np.testing.assert_array_equal(a.values == 0, fast.values == 0)
         partial += a.info["selected"] < g.n_players
     assert partial >= 3  # the LARS selection did leave players out somewhere (not a vacuous check)
 
@@ -113,3 +115,21 @@ def test_solve_matches_shap_kernel_explainer(n):
             np.testing.assert_allclose(phi, exact_shapley(g).values, atol=1e-8)
             masks, weights, rows = _published_design(n, 10_000, np.random.default_rng(0))
             assert rows == ex.nsamples and masks.shape[0] == k
+
+
+def test_fused_engine_continues_the_key_stream_when_it_runs_out(monkeypatch):
+    """The fused engine draws the Fisher-Yates keys lazily; when they run out it continues the same
+    stream, so the design (and the values) equal the plain transcription's."""
+    import crowd_sft.shapley.kernelshap as ks
+
+    inst = make_instance(40, 5)
+    g = PublishedGame(inst.users, inst.expert, "l1")
+    ref = kernel_shap(g, variant="published", seed=3, engine="reference")
+    monkeypatch.setattr(ks, "_first_draws", lambda left: 1)
+    calls = []
+    real = ks._published_tail
+    monkeypatch.setattr(ks, "_published_tail", lambda *a: calls.append(real(*a)) or calls[-1])
+    fast = kernel_shap(g, variant="published", seed=3)
+    assert calls[0] == -1 and calls[-1] > 0 and len(calls) == 2
+    assert fast.n_samples == ref.n_samples
+    np.testing.assert_allclose(fast.values, ref.values, rtol=0, atol=1e-12 * max(1.0, np.abs(ref.values).max()))
