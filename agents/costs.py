@@ -17,12 +17,30 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
+from functools import lru_cache
+
 import numpy as np
-import sympy as sp
 
 from ._validation import check_real
 
-W = sp.Symbol("w", nonnegative=True)
+
+@lru_cache(maxsize=None)
+def _sympy():
+    """sympy, imported on first symbolic use (it costs ~0.5 s; numeric costs never need it)."""
+    import sympy
+
+    return sympy
+
+
+@lru_cache(maxsize=None)
+def _symbol_w():
+    return _sympy().Symbol("w", nonnegative=True)
+
+
+def __getattr__(name):
+    if name == "W":          # the effort symbol of every symbolic cost, ``w >= 0``
+        return _symbol_w()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _num(x: float) -> str:
@@ -96,7 +114,7 @@ class Linear(Cost):
         return np.ones_like(w)
 
     def _expr0(self):
-        return W
+        return _symbol_w()
 
 
 class Quadratic(Cost):
@@ -111,7 +129,7 @@ class Quadratic(Cost):
         return 2.0 * w
 
     def _expr0(self):
-        return W**2
+        return _symbol_w()**2
 
 
 class Power(Cost):
@@ -139,7 +157,7 @@ class Power(Cost):
             return self.p * np.power(w, self.p - 1.0)
 
     def _expr0(self):
-        return W ** sp.nsimplify(self.p)
+        return _symbol_w() ** _sympy().nsimplify(self.p)
 
     @property
     def spec(self):
@@ -162,7 +180,7 @@ class Sqrt(Cost):
             return 0.5 / np.sqrt(w)
 
     def _expr0(self):
-        return sp.sqrt(W)
+        return _sympy().sqrt(_symbol_w())
 
 
 class Exponential(Cost):
@@ -177,7 +195,7 @@ class Exponential(Cost):
         return np.exp(w)
 
     def _expr0(self):
-        return sp.exp(W) - 1
+        return _sympy().exp(_symbol_w()) - 1
 
 
 class Log1p(Cost):
@@ -192,7 +210,7 @@ class Log1p(Cost):
         return 1.0 / (1.0 + w)
 
     def _expr0(self):
-        return sp.log(1 + W)
+        return _sympy().log(1 + _symbol_w())
 
 
 class CallableCost(Cost):
@@ -250,7 +268,9 @@ def make_cost(name: str, k: float = 1.0, p: float | None = None) -> Cost:
     if key not in _REGISTRY:
         raise ValueError(f"cost name must be one of {{{', '.join(COST_NAMES)}}}, got {name!r}")
     if key == "power":
-        return Power(k, 1.5 if p is None else p)
+        if p is None:
+            raise ValueError("cost power needs its exponent: power:K:P (e.g. power:0.1:1.5), or make_cost('power', k, p)")
+        return Power(k, p)
     if p is not None:
         raise ValueError(f"cost {key} takes no exponent; use power:K:P for k*w**P")
     return _REGISTRY[key](k)

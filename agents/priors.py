@@ -17,7 +17,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy import stats
 
 from ._validation import check_real
 
@@ -199,6 +198,8 @@ class ScipyPrior(Prior):
     _GRADED = 0.02
 
     def __init__(self, dist):
+        from scipy import stats      # here, not at import: scipy.stats costs ~0.5 s to import
+
         if not hasattr(dist, "dist") or not isinstance(dist.dist, stats.rv_continuous):
             raise ValueError("prior must be 'normal', 'uniform', a Prior, or a frozen continuous "
                              f"scipy.stats distribution, got {dist!r}")

@@ -92,7 +92,7 @@ def test_spec_round_trip_any_float(name, k, p):
 @pytest.mark.parametrize("text, expected", [
     ("linear:2", Linear(2.0)), ("quadratic:0.1", Quadratic(0.1)), ("power:0.1:1.5", Power(0.1, 1.5)),
     ("sqrt:1", Sqrt(1.0)), ("exp:0.5", Exponential(0.5)), ("log:3", Log1p(3.0)),
-    ("  QUADRATIC:0.25", Quadratic(0.25)), ("power:1", Power(1.0, 1.5)),
+    ("  QUADRATIC:0.25", Quadratic(0.25)), ("power:1:1.5", Power(1.0, 1.5)),
 ])
 def test_parse_cost(text, expected):
     assert parse_cost(text) == expected
