@@ -52,6 +52,20 @@ def check_choice(name: str, value, choices) -> str:
     raise ValueError(f"{name} must be one of {{{', '.join(choices)}}}, got {value!r}")
 
 
+MAX_EFFORT = 1e300
+"""Largest accepted effort: beyond about ``1e17`` every report is already deterministic in double precision
+(the payments equal their infinite-effort limits), and efforts near ``1.8e308`` overflow intermediate results."""
+
+
 def check_effort(name: str, value) -> float:
-    """An effort (precision) ``w >= 0``, finite."""
-    return check_real(name, value, low=0.0)
+    """An effort (precision) ``0 <= w <= 1e300``."""
+    return check_real(name, value, low=0.0, high=MAX_EFFORT)
+
+
+def check_seed(name: str, value):
+    """A seed: ``None`` (fresh entropy), a non-negative integer, or a ``numpy.random.SeedSequence``."""
+    if value is None or isinstance(value, np.random.SeedSequence):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)) or int(value) < 0:
+        raise ValueError(f"{name} must be a non-negative integer (or None, or a numpy SeedSequence), got {value!r}")
+    return int(value)

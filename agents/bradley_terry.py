@@ -223,7 +223,9 @@ def _seed_streams(seed, n_streams=2):
     if isinstance(seed, np.random.SeedSequence):
         ss = seed
     else:
-        ss = np.random.SeedSequence(seed)
+        from ._validation import check_seed
+
+        ss = np.random.SeedSequence(check_seed("seed", seed))
     return tuple(np.random.Generator(np.random.PCG64(s)) for s in ss.spawn(n_streams))
 
 
