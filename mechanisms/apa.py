@@ -9,7 +9,7 @@ from agents import pair_index
 from agents._validation import check_choice, check_real
 
 from .base import Mechanism
-from .exact import apa3_extended, apa3_table, scc_coherent_agreement
+from .exact import apa3_extended, apa3_table, scc_coherent_agreement, scc_extended
 from .kernels import COHERENCE_3CYCLE, COHERENCE_SCC, _coherence, _pair_table
 
 COHERENCE_RULES = ("3cycle", "scc")
@@ -101,13 +101,12 @@ class APA(Mechanism):
         return 2 * n_items - 3
 
     def _ext_values(self, own, qs, peers, peers_q, n_items, prior, refine=1):
-        if self.coherence == "scc" and n_items > 3:
-            raise NotImplementedError("exact APA payments with coherence='scc' and convention probabilities > 0 "
-                                      f"are not implemented for n_items > 3 (got {n_items}); use method='mc' "
-                                      "or coherence='3cycle' (the two rules coincide for n_items = 3)")
+        # scc: the tensor-grid engine with every pair of i's tournament (the convention makes the pairs'
+        # positions matter); its grid limit applies as without conventions (m <= 4 in practice)
         vals, inv = np.unique(peers, return_inverse=True)
         inv = inv.ravel()
-        Ip, Jp, Jm = apa3_extended(prior, own, qs, vals, n_items, refine)
+        engine = scc_extended if self.coherence == "scc" and n_items > 3 else apa3_extended
+        Ip, Jp, Jm = engine(prior, own, qs, vals, n_items, refine)
         qj = np.asarray(peers_q, dtype=float)
         per = qj[None, None, :] * Ip[:, :, None] + (1.0 - qj)[None, None, :] * (Jp + Jm)[:, :, inv]
         return self.z * per.sum(axis=2)

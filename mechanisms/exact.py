@@ -1141,3 +1141,140 @@ def apa3_extended(prior, E_own, qs, E_peer, n_items, refine=1):
         Jp[o] = (WSp @ Gp).T
         Jm[o] = (WSm @ Gm).T
     return Ip, Jp, Jm
+
+
+# --- scc with convention probabilities: all pairs (the convention breaks the pairs' exchangeability) ----------
+
+@lru_cache(maxsize=None)
+def _scc_tables_all(n_items: int):
+    """``coh[code, p]``: coherence (scc) of canonical pair ``p`` in tournament ``code`` (bit p: pair p is '+1')."""
+    from .kernels import COHERENCE_SCC, _coherent_pairs
+    pa, pb = pair_index(n_items)
+    P = pa.size
+    n_t = 1 << P
+    coh_all = np.zeros((n_t, P), dtype=np.int8)
+    beats = np.zeros((n_items, n_items), dtype=np.int8)
+    reach = np.zeros((n_items, n_items), dtype=np.int8)
+    coh = np.zeros(P, dtype=np.int8)
+    for code in range(n_t):
+        for p in range(P):
+            a, b = pa[p], pb[p]
+            bit = (code >> p) & 1
+            beats[a, b], beats[b, a] = bit, 1 - bit
+        _coherent_pairs(beats, pa, pb, COHERENCE_SCC, reach, coh)
+        coh_all[code] = coh
+    return coh_all, pa.copy(), pb.copy()
+
+
+@njit(cache=True)
+def _scc_ext_integrand(x, w, B, eps_i, qs, eps_vals, pa, pb, coh_all, Ip, Jp, Jm):
+    """Tensor-grid sums (see :func:`_scc_integrand`) with own convention probability ``qs[l]``:
+    ``Ip[l] += wt sum_p C_+[p]``, ``Jp[v, l] += wt sum_p C_+[p] S_v[p]``, ``Jm[v, l] += wt sum_p C_-[p] (1 - S_v[p])``
+    where ``C_s[p] = Pr(R_i(p) = s and p coherent for i)``."""
+    n = x.shape[0]
+    m, k = B.shape
+    P = pa.shape[0]
+    n_t = coh_all.shape[0]
+    nq = qs.shape[0]
+    nv = eps_vals.shape[0]
+    u = np.zeros(k)
+    theta = np.zeros(m)
+    sig = np.zeros(P)
+    pplus = np.zeros(P)
+    prob = np.zeros(n_t)
+    cplus = np.zeros(P)
+    cminus = np.zeros(P)
+    sv = np.zeros((nv, P))
+    total = 1
+    for d in range(k):
+        total *= n
+    for flat in range(total):
+        r = flat
+        wt = 1.0
+        for d in range(k):
+            j = r % n
+            r //= n
+            u[d] = x[j]
+            wt *= w[j]
+        if wt == 0.0:
+            continue
+        for a in range(m):
+            acc = 0.0
+            for d in range(k):
+                acc += B[a, d] * u[d]
+            theta[a] = acc
+        for p in range(P):
+            dp = theta[pa[p]] - theta[pb[p]]
+            sig[p] = 1.0 / (1.0 + math.exp(-eps_i * dp))
+            for v in range(nv):
+                sv[v, p] = 1.0 / (1.0 + math.exp(-eps_vals[v] * dp))
+        for l in range(nq):
+            q = qs[l]
+            for p in range(P):
+                pplus[p] = q + (1.0 - q) * sig[p]
+            prob[0] = 1.0
+            size = 1
+            for p in range(P):
+                pp = pplus[p]
+                for c in range(size):
+                    prob[c + size] = prob[c] * pp
+                    prob[c] = prob[c] * (1.0 - pp)
+                size *= 2
+            for p in range(P):
+                cplus[p] = 0.0
+                cminus[p] = 0.0
+            for c in range(n_t):
+                pc = prob[c]
+                if pc == 0.0:
+                    continue
+                for p in range(P):
+                    if coh_all[c, p] == 1:
+                        if (c >> p) & 1:
+                            cplus[p] += pc
+                        else:
+                            cminus[p] += pc
+            sp = 0.0
+            for p in range(P):
+                sp += cplus[p]
+            Ip[l] += wt * sp
+            for v in range(nv):
+                a1 = 0.0
+                a2 = 0.0
+                for p in range(P):
+                    a1 += cplus[p] * sv[v, p]
+                    a2 += cminus[p] * (1.0 - sv[v, p])
+                Jp[v, l] += wt * a1
+                Jm[v, l] += wt * a2
+
+
+def scc_extended(prior, E_own, qs, E_peer, n_items, refine=1):
+    """APA (scc) with convention probabilities: ``(Ip, Jp, Jm)`` as :func:`apa3_extended` (summed over pairs),
+    on the tensor grid of :func:`scc_coherent_agreement` (same node limit ``SCC_MAX_NODES``)."""
+    from agents.priors import NormalPrior
+    coh_all, pa, pb = _scc_tables_all(n_items)
+    E_own = np.asarray(E_own, dtype=float)
+    E_peer = np.ascontiguousarray(E_peer, dtype=float)
+    qs = np.ascontiguousarray(qs, dtype=float)
+    mx = _max_abs(E_own, E_peer)
+    if isinstance(prior, NormalPrior):
+        qm, _ = np.linalg.qr(np.column_stack([np.ones(n_items), np.eye(n_items)[:, : n_items - 1]]))
+        B = np.ascontiguousarray(qm[:, 1:] * prior.scale)
+        x, w = NormalPrior().rule(mx * prior.scale, refine)
+    else:
+        B = np.eye(n_items)
+        x, w = prior.rule(mx, refine)
+    n_nodes = float(x.size) ** B.shape[1]
+    if n_nodes > SCC_MAX_NODES:
+        raise ValueError(f"the exact scc engine would need {n_nodes:.3g} grid points (limit {SCC_MAX_NODES:.0e}) "
+                         f"for n_items={n_items} and |effort| up to {mx:g}; use method='mc' or coherence='3cycle'")
+    Ip = np.zeros((E_own.size, qs.size))
+    Jp = np.zeros((E_own.size, qs.size, E_peer.size))
+    Jm = np.zeros((E_own.size, qs.size, E_peer.size))
+    for o, e in enumerate(E_own):
+        ip = np.zeros(qs.size)
+        jp = np.zeros((E_peer.size, qs.size))
+        jm = np.zeros((E_peer.size, qs.size))
+        _scc_ext_integrand(np.ascontiguousarray(x), np.ascontiguousarray(w), B, float(e), qs, E_peer, pa, pb,
+                           coh_all, ip, jp, jm)
+        Ip[o], Jp[o], Jm[o] = ip, jp.T, jm.T
+    return Ip, Jp, Jm

@@ -37,10 +37,6 @@ RULES = {
 }
 
 
-def _exact_ok(mech, m):
-    return not (getattr(mech, "coherence", None) == "scc" and m > 3)
-
-
 # --- brute force: all report patterns on a Gauss-Hermite grid (N = 3, m = 3) -----------------------------
 def _brute_force(mech, eps, qs, n_nodes=24):
     x, w = np.polynomial.hermite_e.hermegauss(n_nodes)
@@ -158,10 +154,6 @@ PROFILES = [
 def test_exact_matches_monte_carlo(name, m, k):
     mech = RULES[name]
     eps, qs = PROFILES[k]
-    if not _exact_ok(mech, m):
-        with pytest.raises(NotImplementedError, match="scc"):
-            mech.exact(eps, m, convention_probs=qs)
-        return
     assert_exact_matches_monte_carlo(mech, eps, m, samples=30_000, seed=17 + k, convention_probs=qs)
 
 
@@ -212,21 +204,25 @@ def test_simulator_zero_convention_is_bit_identical():
 @pytest.mark.parametrize("name", sorted(RULES))
 def test_extended_curve_and_polynomial(name):
     mech = RULES[name]
-    m = 3 if not _exact_ok(mech, 4) else 4
-    own = np.array([-1.5, 0.0, 0.8])
+    m = 4
+    own = np.array([0.8]) if name == "apa-scc" else np.array([-1.5, 0.0, 0.8])     # scc: a 3-d grid per call
+    rf = 0.5 if name == "apa-scc" else 1                                             # (and a coarser rule)
     peers, pq = [1.0, -0.3, 2.0], [0.0, 0.5, 1.0]
     qs = np.linspace(0.0, 1.0, 9)                       # more than d + 1 values: the interpolated path
-    curve = mech.extended_curve(own, qs, peers, pq, m)
-    loops = np.array([[mech.exact(np.r_[e, peers], m, convention_probs=np.r_[q, pq]) for q in qs] for e in own])
-    np.testing.assert_allclose(curve, loops, rtol=1e-12, atol=1e-12)
-    few = mech.extended_curve(own, qs[:2], peers, pq, m)   # at most d + 1 values: direct
+    curve = mech.extended_curve(own, qs, peers, pq, m, refine=rf)
+    sub = [0, 3, 8]
+    loops = np.array([[mech.exact(np.r_[e, peers], m, refine=rf, convention_probs=np.r_[q, pq]) for q in qs[sub]]
+                      for e in own])
+    np.testing.assert_allclose(curve[:, sub], loops, rtol=1e-12, atol=1e-12)
+    few = mech.extended_curve(own, qs[sub[:2]], peers, pq, m, refine=rf)   # at most d + 1 values: direct
     np.testing.assert_allclose(few, loops[:, :2], rtol=1e-12, atol=1e-12)
-    c = mech.convention_polynomial(own, peers, pq, m)
+    c = mech.convention_polynomial(own, peers, pq, m, refine=rf)
     assert c.shape == (own.size, mech.convention_degree(m) + 1)
     np.testing.assert_allclose(np.polynomial.polynomial.polyval(qs, c.T), curve, rtol=1e-11, atol=1e-11)
-    # at q = 0 the curve is the paper-space curve
-    np.testing.assert_allclose(curve[:, 0], mech.payment_curve(own, peers, m) if np.all(np.asarray(pq) == 0)
-                               else loops[:, 0], rtol=1e-12)
+    # at q = 0 the curve is the paper-space curve (scc: the paper engine integrates pair (0, 1) only and
+    # multiplies by C(m, 2), the extended one sums every pair: equal on the default rule to about 1e-13)
+    zero = mech.extended_curve(own, [0.0], peers, [0.0] * 3, m)[:, 0]
+    np.testing.assert_allclose(zero, mech.payment_curve(own, peers, m), rtol=1e-12)
 
 
 def test_convention_degrees():
@@ -275,11 +271,10 @@ def test_flip_of_the_observations(prof, k, m):
     convention.  Together: ``E[M]((eps_x, q_x)_x) = E[M]((-eps_x, q_x)_x)`` -- the observations flip, the convention
     stays.  (Flipping eps and the convention together is not a profile of this space.)"""
     mech = HYP_RULES[k]
-    if not _exact_ok(mech, m):
-        m = 3
+    rf = 0.5 if getattr(mech, "coherence", None) == "scc" else 1         # scc: a coarser 3-d grid (speed)
     eps, q = prof.signed_efforts(), prof.convention_probs()
-    a = mech.exact(eps, m, convention_probs=q)
-    b = mech.exact(-eps, m, convention_probs=q)
+    a = mech.exact(eps, m, refine=rf, convention_probs=q)
+    b = mech.exact(-eps, m, refine=rf, convention_probs=q)
     assert b == pytest.approx(a, rel=1e-9, abs=1e-9)
 
 
@@ -349,8 +344,8 @@ def test_bad_convention_probabilities():
         PPA().convention_polynomial([1.0], [1, 1], [0, 0, 0], 3)
     with pytest.raises(ValueError, match="convention_prob"):
         Strategy(1.0, "honest", 1.5)
-    with pytest.raises(NotImplementedError, match="scc"):
-        APA(coherence="scc").extended_curve([1.0], [0.5], [1, 1], [0, 0], 4)
+    with pytest.raises(ValueError, match="grid points"):
+        APA(coherence="scc").extended_curve([1.0], [0.5], [1, 1], [0, 0], 6)
 
 
 class _Run:
