@@ -167,3 +167,34 @@ def test_sampler_validation():
         ReportSampler([1.0, 1.0, 1.0], 3).draw(0)
     with pytest.raises(ValueError, match="prior"):
         ReportSampler([1.0, 1.0, 1.0], 3, prior="cauchy")
+
+
+# --- extended strategies: per-pair Bernoulli(q) convention (issue 12, spec section 4) ---------------------
+def test_convention_draws():
+    eps = [1.0, -0.5, 0.0, 2.0]
+    base = simulate_reports(eps, 4, 4000, seed=11)
+    sim = simulate_reports(eps, 4, 4000, seed=11, convention_probs=[0.0, 0.3, 1.0, 0.6])
+    assert np.array_equal(sim.theta, base.theta)
+    assert np.array_equal(sim.reports[:, 0], base.reports[:, 0])
+    assert np.all(sim.reports[:, 2] == 1)
+    # where the observation said -1, the report is +1 exactly when the convention was drawn: rate q
+    for x, q in ((1, 0.3), (3, 0.6)):
+        neg = base.reports[:, x] == -1
+        rate = float(np.mean(sim.reports[:, x][neg] == 1))
+        assert abs(rate - q) < 4 * np.sqrt(q * (1 - q) / neg.sum())
+        assert np.all(sim.reports[:, x][~neg] == 1)
+
+
+@pytest.mark.parametrize("chunks", [[1, 999], [500, 500], [7, 13, 980]])
+def test_convention_draws_chunk_stable(chunks):
+    q = [0.5, 0.0, 0.25]
+    whole = simulate_reports([1.0, 2.0, -1.0], 5, 1000, seed=2, convention_probs=q).reports
+    s = ReportSampler([1.0, 2.0, -1.0], 5, seed=2, convention_probs=q)
+    parts = np.concatenate([s.draw(c).reports for c in chunks])
+    assert np.array_equal(parts, whole)
+
+
+@pytest.mark.parametrize("q", [[0.0, 0.5], [0.0, 1.5, 0.0], [np.nan, 0, 0], [-0.1, 0, 0]])
+def test_bad_convention_probs(q):
+    with pytest.raises(ValueError, match="convention_probs"):
+        simulate_reports([1.0, 1.0, 1.0], 3, 5, seed=0, convention_probs=q)

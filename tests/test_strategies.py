@@ -96,3 +96,46 @@ def test_make_profile_forms():
 def test_make_profile_errors(args, param):
     with pytest.raises(ValueError, match=param):
         make_profile(*args)
+
+
+# --- extended strategies: convention probability q (issue 12, spec section 4) ----------------------------
+def test_convention_strategy():
+    c = Strategy(0.0, "convention")
+    assert c.is_convention and c.convention_prob == 1.0 and c.report == HONEST
+    assert c == Strategy(0.0, "honest", 1.0) and hash(c) == hash(Strategy(0.0, "honest", 1.0))
+    assert Strategy(2.0, "convention").effort == 2.0              # kept, irrelevant
+    assert Strategy(1.0, "convention", 1.0).is_convention
+    mix = Strategy(1.5, "dishonest", 0.25)
+    assert not mix.is_convention and mix.signed_effort == -1.5
+    assert str(mix) == "(1.5, not-h, q=0.25)" and str(Strategy(1.5, "dishonest")) == "(1.5, not-h)"
+    # q = 0 is the paper's strategy: equal and same hash
+    assert Strategy(1.0, "h", 0.0) == Strategy(1.0) and hash(Strategy(1.0, "h", 0.0)) == hash(Strategy(1.0))
+    assert Strategy.from_signed(-2.0, 0.5) == Strategy(2.0, "dishonest", 0.5)
+    assert as_strategy((1.0, "h", 0.3)).convention_prob == 0.3
+
+
+@pytest.mark.parametrize("q", [-0.1, 1.5, np.nan, np.inf, "a", None])
+def test_bad_convention_prob(q):
+    with pytest.raises(ValueError, match="convention_prob"):
+        Strategy(1.0, "honest", q)
+
+
+def test_convention_conflicts_with_a_mixture():
+    with pytest.raises(ValueError, match="convention_prob"):
+        Strategy(0.0, "convention", 0.5)
+    with pytest.raises(ValueError, match="report"):
+        parse_report("convention")                # the paper's reporting maps only, unless asked
+    assert parse_report("convention", allow_convention=True) == "convention"
+
+
+def test_profile_convention_probs():
+    prof = make_profile((1.0, "h", 0.2), [(2.0, "dishonest", 1.0), Strategy(0.0, "convention"), 0.5])
+    np.testing.assert_array_equal(prof.convention_probs(), [0.2, 1.0, 1.0, 0.0])
+    np.testing.assert_array_equal(prof.signed_efforts(), [1.0, -2.0, 0.0, 0.5])
+    assert prof.extended and not Profile.from_signed([1.0, 2.0, 3.0]).extended
+    sym = make_profile(1.0, (2.0, "h", 0.5), 3)
+    np.testing.assert_array_equal(sym.convention_probs(), [0.0, 0.5, 0.5])
+    back = Profile.from_signed(prof.signed_efforts(), prof.convention_probs())
+    np.testing.assert_array_equal(back.convention_probs(), prof.convention_probs())
+    with pytest.raises(ValueError, match="convention_probs"):
+        Profile.from_signed([1.0, 2.0, 3.0], [0.0, 0.1])
