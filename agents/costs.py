@@ -269,7 +269,7 @@ def make_cost(name: str, k: float = 1.0, p: float | None = None) -> Cost:
         raise ValueError(f"cost name must be one of {{{', '.join(COST_NAMES)}}}, got {name!r}")
     if key == "power":
         if p is None:
-            raise ValueError("cost power needs its exponent: power:K:P (e.g. power:0.1:1.5), or make_cost('power', k, p)")
+            raise ValueError("p must be given for a power cost: make_cost('power', k, p) (e.g. p = 1.5)")
         return Power(k, p)
     if p is not None:
         raise ValueError(f"cost {key} takes no exponent; use power:K:P for k*w**P")
@@ -288,6 +288,9 @@ def parse_cost(text: str) -> Cost:
         p = float(parts[2]) if len(parts) == 3 else None
     except ValueError:
         raise ValueError(f"cost must be NAME:K[:P] with numbers K, P, got {text!r}") from None
+    if parts[0].strip().lower() == "power" and p is None:
+        raise ValueError(f"cost must be power:K:P for a power cost (the exponent P is required, e.g. "
+                         f"power:0.1:1.5), got {text!r}")
     return make_cost(parts[0], k, p)
 
 

@@ -1,96 +1,117 @@
-"""``python -m equilibria {best-response,equilibria,check,threshold,report}``.
+"""``python -m equilibria {best-response,equilibria,check,threshold,design,report}`` (console script
+``equilibria``).
 
 Shares the game arguments of ``python -m mechanisms payoff`` plus ``--cost NAME:K[:P]``.  Bad input
-prints one line on stderr and exits with status 2.
+prints one line on stderr and exits with status 2; a flag that a subcommand cannot honour is refused;
+output paths are checked before any work; ``--help`` shows the defaults of the code
+(``docs/vocabulary.md``).  Heavy modules are imported by the subcommands, so ``--help`` starts fast.
 """
 from __future__ import annotations
 
-import json
 import math
 
-from agents import Strategy, parse_cost
-from agents._validation import check_int, check_real
-from mechanisms import make_mechanism
-from mechanisms.__main__ import _Parser, add_game_arguments, run_cli
-
-from .best_response import best_response
-from .game import Game
-from .properties import check_properties
-from .symmetric import symmetric_equilibria
-from .thresholds import threshold
+from agents._cli import (check_out_dir, check_out_file, check_sizes, conflict, dumps, finite_float, given,
+                         prog_name, refuse)
+from agents._validation import check_effort, check_int, check_real
+from mechanisms.__main__ import _Parser, add_game_arguments, make_cli_mechanism, run_cli
 
 
 def _costs(text):
     """``NAME:K[:P]`` or a comma-separated list, one per agent (heterogeneous population)."""
-    parts = [c for c in str(text).split(",")]
-    costs = [parse_cost(c) for c in parts]
+    from agents import parse_cost
+
+    costs = [parse_cost(c) for c in str(text).split(",")]
     return costs[0] if len(costs) == 1 else costs
 
 
-def _game(args) -> Game:
-    mech = make_mechanism(args.mechanism, args.z, args.y, args.coherence)
+def _game(args):
+    from .game import Game
+
+    check_sizes(args)
+    mech = make_cli_mechanism(args)
     cost = _costs(args.cost)
     if isinstance(cost, list) and len(cost) != args.agents:
-        raise ValueError(f"cost must list one cost per agent ({args.agents}, from --agents), got {len(cost)}")
+        raise ValueError(f"--cost must list one cost per agent ({args.agents}, from --agents), got {len(cost)}")
+    if not isinstance(cost, list):
+        refuse(args, ["seed"], "only to heterogeneous costs (one --cost per agent, comma-separated)")
+    elif getattr(args, "seed", 0) < 0:
+        raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
     return Game(mech, cost, args.agents, args.items, args.prior, args.w_max)
 
 
 def _print(args, obj, text):
-    print(json.dumps(obj, default=_json_default) if args.json else text)
+    print(dumps(obj) if args.json else text)
 
 
-def _json_default(o):
-    if isinstance(o, float) and not math.isfinite(o):
-        return None
-    if hasattr(o, "tolist"):
-        return o.tolist()
-    raise TypeError(type(o))
+def _num(v, fmt=".6g"):
+    """A number for the text output; never ``inf``/``nan`` (they are said in words)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "undetermined"
+    if isinstance(v, float) and math.isinf(v):
+        return "unbounded" if v > 0 else "-unbounded"
+    return format(v, fmt)
+
+
+def _tol(args):
+    return check_real("--tol", args.tol, low=0.0, low_open=True, high=0.5)
 
 
 def _cmd_best_response(args):
-    tol = check_real("tol", args.tol, low=0.0, low_open=True)
+    from agents import Strategy
+
+    from .best_response import best_response
+
+    tol = _tol(args)
     g = _game(args)
-    agent = check_int("agent", args.agent, low=0, high=g.n_agents - 1)
-    br = best_response(g, Strategy(args.peer_effort, args.peer_report), tol=tol, agent=agent)
+    agent = check_int("--agent", args.agent, low=0, high=g.n_agents - 1)
+    if not g.heterogeneous:
+        refuse(args, ["agent"], "only to heterogeneous costs (one --cost per agent, comma-separated)")
+    peer = Strategy(check_effort("--peer-effort", args.peer_effort), args.peer_report)
+    br = best_response(g, peer, tol=tol, agent=agent)
     out = br.to_dict()
     if br.tied:
         out["utility"] = [m.utility for m in br.maximisers]
         out["effort"] = [m.effort for m in br.maximisers]
         out["report"] = [m.report for m in br.maximisers]
-    text = "best response: " + ", ".join(f"({m.effort:.6g}, {m.report}) U={m.utility:.10g}" for m in br.maximisers)
+    text = "best response: " + ", ".join(f"({_num(m.effort)}, {m.report}) U={_num(m.utility, '.10g')}"
+                                         for m in br.maximisers)
     _print(args, out, text + (" [tied]" if br.tied else ""))
     return 0
 
 
 def _cmd_equilibria(args):
-    tol = check_real("tol", args.tol, low=0.0, low_open=True)
+    tol = _tol(args)
     g = _game(args)
     if g.heterogeneous:
         from .asymmetric import asymmetric_equilibria
         found = asymmetric_equilibria(g, tol=tol, seed=args.seed)
         lines = [f"{'efforts':>30} {'reports':>30} {'max regret':>10}"]
-        lines += [f"{', '.join(f'{s.effort:.6g}' for s in e.strategies):>30} "
-                  f"{', '.join(s.report for s in e.strategies):>30} {max(e.regrets):10.1e}" for e in found]
+        lines += [f"{', '.join(_num(s.effort) for s in e.strategies):>30} "
+                  f"{', '.join(s.report for s in e.strategies):>30} {_num(max(e.regrets), '10.1e')}" for e in found]
         _print(args, found.to_dict(), "\n".join(lines + found.notes))
         return 0
+    from .symmetric import symmetric_equilibria
+
     eqs = symmetric_equilibria(g, tol=tol)
-    lines = [f"search domain [0, {eqs.domain:.6g}] (" + ("user cap w_max" if g.bound.binding else
+    lines = [f"search domain [0, {_num(eqs.domain)}] (" + ("user cap w_max" if g.bound.binding else
              "derived effort bound: every larger effort is strictly dominated") + ")"]
     lines += [f"{'effort':>10} {'report':>9} {'utility':>14} {'regret':>9} {'slope':>9} stable"]
-    lines += [f"{e.effort:10.6g} {e.report:>9} {e.utility:14.10g} {e.regret:9.1e} "
-              f"{'n/a' if e.slope is None else format(e.slope, '9.4g'):>9} {e.stable}"
+    lines += [f"{_num(e.effort, '10.6g')} {e.report:>9} {_num(e.utility, '14.10g')} {_num(e.regret, '9.1e')} "
+              f"{'n/a' if e.slope is None else _num(e.slope, '9.4g'):>9} {e.stable}"
               + (" (mirror)" if e.mirror else "") + (" (at the cap w_max)" if e.at_bound else "") for e in eqs]
     _print(args, eqs.to_dict(), "\n".join(lines + eqs.notes))
     return 0
 
 
 def _cmd_check(args):
-    tol = check_real("tol", args.tol, low=0.0, low_open=True)
+    from .properties import check_properties
+
+    tol = _tol(args)
     rep = check_properties(_game(args), tol=tol, seed=args.seed)
     d = rep.to_dict()
-    text = "\n".join(f"{k}: holds={v['holds']} margin={v['margin']:.6g}"
-                      + (f" ({v['evidence']['reason']})" if v["evidence"].get("reason") else "")
-                      for k, v in d.items() if isinstance(v, dict))
+    text = "\n".join(f"{k}: holds={v['holds']} margin={_num(v['margin'])}"
+                     + (f" ({v['evidence']['reason']})" if v["evidence"].get("reason") else "")
+                     for k, v in d.items() if isinstance(v, dict))
     if rep.scope == "heterogeneous":
         text += "\n(heterogeneous costs: verdicts over the equilibria found by best-response dynamics)"
     _print(args, d, text)
@@ -98,49 +119,79 @@ def _cmd_check(args):
 
 
 def _cmd_threshold(args):
+    from agents._validation import check_choice
+
+    from .thresholds import threshold
+
+    prop = check_choice("--property", args.property, ("UEI", "omega_BNIC"))
+    if prop == "UEI":
+        refuse(args, ["tol"], "to --property omega_BNIC only (the bisection's relative tolerance; the UEI "
+                              "threshold is a global minimisation to 1e-10)")
+    kw = {} if prop == "UEI" else {"rtol": _tol(args)}
+    if "," in str(args.cost):
+        raise ValueError("--cost must be a single cost family for threshold (z/k scales one cost)")
     g = _game(args)
-    if g.heterogeneous:
-        raise ValueError("cost must be a single cost family for threshold (z/k scales one cost)")
-    kw = {} if args.property.strip() == "UEI" else {"rtol": check_real("tol", args.tol, low=0.0, low_open=True,
-                                                                       high=0.5)}
-    th = threshold(g, args.property, **kw)
+    th = threshold(g, prop, **kw)
     d = th.to_dict()
-    _print(args, d, f"{th.property}: z/k threshold = {th.z_over_k:.6g} ({th.method}); sympy: {th.sympy_z_over_k}"
+    value = "never (for every z/k)" if d["never"] else _num(th.z_over_k)
+    local = "none" if th.sympy_z_over_k is None else (
+        "no finite local value" if math.isinf(th.sympy_z_over_k) else _num(th.sympy_z_over_k))
+    _print(args, d, f"{th.property}: z/k threshold = {value} ({th.method}); sympy: {local}"
            + "".join(f"\n  {n}" for n in th.notes))
     return 0
 
 
 def _cmd_design(args):
-    from .design import budget_curve, design_max_faithfulness, design_rule
+    from agents import parse_cost
+
+    figure = None
+    if args.figure:
+        figure = check_out_file("--figure", args.figure, suffixes=("png", "pdf", "svg"))
+    conflict(args, "maximise_faithfulness", "target_effort")
+    conflict(args, "no_uei", "uei_margin")
+    check_sizes(args)
     costs = [parse_cost(c) for c in args.cost.split(",")]
-    w_max = 5.0 if args.w_max is None else args.w_max      # the design LP's own grid of deviations
+    if figure and len(costs) > 1:
+        raise ValueError("--figure plots one cost; give a single --cost (a mix of types has no single curve)")
+    w_max = check_real("--w-max", args.w_max, low=0.0, low_open=True)
+    if args.budget is not None:
+        check_real("--budget", args.budget, low=0.0, low_open=True)
+    if args.target_effort is not None:
+        check_real("--target-effort", args.target_effort, low=0.0, high=w_max, low_open=True, high_open=True)
+    uei = None if args.no_uei else check_real("--uei-margin", args.uei_margin, low=0.0)
+    from .design import FAMILIES, budget_curve, design_max_faithfulness, design_rule
+    if args.family not in FAMILIES:
+        raise ValueError(f"--family must be one of {{{', '.join(FAMILIES)}}}, got {args.family!r}")
     common = dict(n_agents=args.agents, n_items=args.items, prior=args.prior, w_max=w_max,
-                  family=args.family, uei_margin=None if args.no_uei else args.uei_margin)
+                  family=args.family, uei_margin=uei)
     cost = costs if len(costs) > 1 else costs[0]
     if args.maximise_faithfulness:
         if args.budget is None:
-            raise ValueError("budget is required with --maximise-faithfulness (--budget B with B > 0)")
+            raise ValueError("--maximise-faithfulness needs --budget B (B > 0)")
         res = design_max_faithfulness(args.budget, cost, **common)
     else:
         if args.target_effort is None:
-            raise ValueError("target_effort is required (--target-effort W with 0 < W < w_max)")
+            raise ValueError(f"--target-effort W is required (0 < W < --w-max {w_max:g}), or --maximise-faithfulness")
         res = design_rule(args.target_effort, cost, budget=args.budget, **common)
     out = res.to_dict()
-    if args.figure:
+    if figure:
         targets = [w_max * f for f in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)]
-        out["budget_curve"] = budget_curve(targets, costs[0], n_agents=args.agents, n_items=args.items,
-                                           prior=args.prior, w_max=w_max, out_png=args.figure)
+        out["budget_curve"] = budget_curve(targets, costs[0], out_png=figure, **common)
     if not res.feasible:
-        text = f"infeasible: {res.status}; " + "; ".join(res.notes)
+        text = (f"infeasible (cvxpy status: {res.solver_status or 'not solved'})"
+                + "".join(f"\n  conflicting: {b}" for b in res.binding)
+                + "".join(f"\n  {n}" for n in res.notes))
     else:
-        lines = [f"designed rule for w* = {res.target_effort:g}: expected payment {res.expected_payment:.6g}, "
-                 f"principal's accuracy (eq. 3) {res.principal_accuracy:.4f}",
+        lines = [f"designed rule for w* = {res.target_effort:g}: expected payment {_num(res.expected_payment)}, "
+                 f"principal's accuracy (eq. 3) {_num(res.principal_accuracy, '.4f')} (cvxpy status: {res.status})",
                  "  pair table:   " + ", ".join(f"{k}={v:.4g}" for k, v in res.table["pair"].items()),
                  "  triple table: " + ", ".join(f"{k}={v:.4g}" for k, v in res.table["triple"].items())]
+        lines += [f"  binding: {b}" for b in res.binding]
         v = res.verification
-        if "regret" in v:
-            lines.append(f"  verification: regret {v['regret']:.2e}, UEI {v['UEI']}, omega-BNIC "
-                         f"{v['omega_BNIC']}, EC {v['EC']}")
+        checks = {"": v} if "regret" in v else v
+        for name, c in checks.items():
+            lines.append(f"  verification{' ' + name if name else ''}: regret {c['regret']:.2e}, UEI {c['UEI']}, "
+                         f"omega-BNIC {c['omega_BNIC']}, EC {c['EC']}")
         lines.append("  baselines (budget to reach w*): " + ", ".join(
             f"{k}={b['expected_payment']:.4g}" if b.get("reaches_target") else f"{k}=unreachable"
             for k, b in res.baselines.items()))
@@ -150,54 +201,84 @@ def _cmd_design(args):
 
 
 def _cmd_report(args):
+    import os
+
+    out = check_out_dir("--out", args.out)
+    jobs = args.jobs if args.jobs != -1 else (os.cpu_count() or 1)
+    jobs = check_int("--jobs", jobs, low=1, high=64)
+    check_sizes(args)
+    if args.w_max is not None:
+        check_real("--w-max", args.w_max, low=0.0, low_open=True)
     from .report import run_report
-    run_report(args.out, agents=args.agents, items=args.items, prior=args.prior, w_max=args.w_max,
-               as_json=args.json, jobs=check_int("jobs", args.jobs, low=1, high=64))
+    run_report(out, n_agents=args.agents, n_items=args.items, prior=args.prior, w_max=args.w_max,
+               as_json=args.json, n_jobs=jobs)
     return 0
 
 
+def _version():
+    from . import __version__
+
+    return f"%(prog)s {__version__}"
+
+
 def build_parser():
-    parser = _Parser(prog="python -m equilibria", description="Equilibria and incentive properties.")
+    parser = _Parser(prog=prog_name("equilibria", "equilibria"), description="Equilibria and incentive properties.")
+    parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    def game_parser(name, help_):
+    def game_parser(name, help_, *, tol, seed=True):
         p = sub.add_parser(name, help=help_)
         add_game_arguments(p)
         p.add_argument("--cost", default="quadratic:0.1",
                        help="NAME:K[:P], e.g. quadratic:0.1, power:0.1:1.5; or one per agent, comma-separated")
-        p.add_argument("--seed", type=int, default=0, help="seed of the heterogeneous search's random starts")
-        p.add_argument("--w-max", type=float, default=None,
+        if seed:
+            p.add_argument("--seed", type=int, default=0,
+                           help="seed of the heterogeneous search's random starts (heterogeneous costs only)")
+        p.add_argument("--w-max", type=finite_float, default=None,
                        help="optional cap on efforts (default: none; the derived effort bound is searched)")
-        p.add_argument("--tol", type=float, default=1e-7, help="relative regret/tie tolerance (default 1e-7)")
+        p.add_argument("--tol", type=finite_float, default=tol, help=tol_help.get(name, "relative regret/tie tolerance"))
         return p
-    p = game_parser("best-response", "global best response against symmetric peers")
-    p.add_argument("--peer-effort", type=float, required=True)
-    p.add_argument("--peer-report", default="honest")
+    tol_help = {"threshold": "relative tolerance of the omega_BNIC bisection (--property omega_BNIC)"}
+    p = game_parser("best-response", "global best response against symmetric peers", tol=1e-9, seed=False)
+    p.add_argument("--peer-effort", type=finite_float, required=True, help="every peer's effort w >= 0")
+    p.add_argument("--peer-report", default="honest", help="every peer's report: honest or dishonest")
     p.add_argument("--agent", type=int, default=0, help="whose cost applies (heterogeneous costs)")
-    p.set_defaults(func=_cmd_best_response, tol=1e-9)
-    game_parser("equilibria", "all symmetric equilibria with regret certificates").set_defaults(func=_cmd_equilibria)
-    game_parser("check", "UEI, omega-BNIC and EC verdicts with evidence").set_defaults(func=_cmd_check)
-    p = game_parser("threshold", "threshold on z/k for a cost family")
+    p.set_defaults(func=_cmd_best_response)
+    game_parser("equilibria", "all symmetric equilibria with regret certificates",
+                tol=1e-7).set_defaults(func=_cmd_equilibria)
+    game_parser("check", "UEI, omega-BNIC and EC verdicts with evidence", tol=1e-7).set_defaults(func=_cmd_check)
+    p = game_parser("threshold", "threshold on z/k for a cost family", tol=1e-4, seed=False)
     p.add_argument("--property", required=True, help="UEI or omega_BNIC")
-    p.set_defaults(tol=1e-4)
     p.set_defaults(func=_cmd_threshold)
-    p = game_parser("design", "cheapest payment table implementing a target effort (cvxpy LP)")
-    p.add_argument("--target-effort", type=float, default=None, help="target effort w*, 0 < w* < w_max")
-    p.add_argument("--budget", type=float, default=None, help="cap on the expected payment at the target")
-    p.add_argument("--family", default="full", help="full, pair, triple, ppa or apa (default full)")
-    p.add_argument("--uei-margin", type=float, default=1e-3, help="UEI margin eps (default 1e-3)")
-    p.add_argument("--no-uei", action="store_true", help="drop the UEI constraint")
+    # design builds its own rule: no --mechanism/--z/--y/--coherence/--tol/--seed (argparse refuses them)
+    p = sub.add_parser("design", help="cheapest payment table implementing a target effort (cvxpy LP)")
+    p.add_argument("--agents", type=int, default=3, help="number of agents N >= 3")
+    p.add_argument("--items", type=int, default=3, help="number of items m")
+    p.add_argument("--prior", default="normal", help="normal or uniform")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--cost", default="quadratic:0.1",
+                   help="NAME:K[:P]; or a comma-separated mix of agent types (the target must suit every type)")
+    p.add_argument("--w-max", type=finite_float, default=5.0,
+                   help="the LP's deviations cover efforts [0, w_max]")
+    p.add_argument("--target-effort", type=finite_float, default=None, help="target effort w*, 0 < w* < w_max")
+    p.add_argument("--budget", type=finite_float, default=None, help="cap on the expected payment at the target")
+    p.add_argument("--family", default="full", help="full, pair, triple, ppa or apa")
+    p.add_argument("--uei-margin", type=finite_float, default=1e-3, help="UEI margin eps")
+    p.add_argument("--no-uei", action="store_true", help="drop the UEI constraint (excludes --uei-margin)")
     p.add_argument("--maximise-faithfulness", action="store_true",
-                   help="choose the target: the largest effort (most faithful aggregation) within --budget")
-    p.add_argument("--figure", default=None, help="also write the budget-vs-target figure to this PNG")
+                   help="choose the target: the largest effort (most faithful aggregation) within --budget "
+                        "(excludes --target-effort)")
+    p.add_argument("--figure", default=None,
+                   help="also write the budget-vs-target figure to this file (.png, .pdf or .svg; its directory "
+                        "must exist)")
     p.set_defaults(func=_cmd_design)
     p = sub.add_parser("report", help="the main job: property table, thresholds, figures")
-    p.add_argument("--out", default="report", help="output directory (default ./report)")
-    p.add_argument("--agents", type=int, default=4)
-    p.add_argument("--items", type=int, default=4)
-    p.add_argument("--prior", default="normal")
-    p.add_argument("--w-max", type=float, default=None, help="optional effort cap (default: derived bounds)")
-    p.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument("--out", default="report", help="output directory (created if missing)")
+    p.add_argument("--agents", type=int, default=4, help="number of agents N >= 3")
+    p.add_argument("--items", type=int, default=4, help="number of items m")
+    p.add_argument("--prior", default="normal", help="normal or uniform")
+    p.add_argument("--w-max", type=finite_float, default=None, help="optional effort cap (default: derived bounds)")
+    p.add_argument("--jobs", type=int, default=2, help="worker processes (-1: all cores)")
     p.add_argument("--json", action="store_true", help="print the JSON summary instead of the table")
     p.set_defaults(func=_cmd_report)
     return parser

@@ -327,14 +327,17 @@ def baseline_budgets(w_star, cost, *, n_agents=3, n_items=3, prior="normal", w_m
 
 
 def budget_curve(targets, cost="quadratic:0.1", *, n_agents=3, n_items=3, prior="normal", w_max=5.0,
-                 out_png=None) -> dict:
-    """Minimal budget vs target effort for the designed rule and each scaled classic rule (+ figure)."""
+                 out_png=None, family="full", uei_margin=1e-3) -> dict:
+    """Minimal budget vs target effort for the designed rule and each scaled classic rule (+ figure).
+
+    ``family`` and ``uei_margin`` are passed to :func:`design_rule` for the designed rule."""
     targets = [check_real("target", t, low=0.0, high=w_max, low_open=True, high_open=True) for t in targets]
     rows = {"target": list(targets), "designed": []}
     for name in BASELINES:
         rows[name] = []
     for t in targets:
-        d = design_rule(t, cost, n_agents=n_agents, n_items=n_items, prior=prior, w_max=w_max, verify=False)
+        d = design_rule(t, cost, n_agents=n_agents, n_items=n_items, prior=prior, w_max=w_max, verify=False,
+                        family=family, uei_margin=uei_margin)
         rows["designed"].append(d.expected_payment if d.feasible else math.nan)
         for name, b in d.baselines.items():
             rows[name].append(b["expected_payment"] if b.get("reaches_target") else math.nan)

@@ -100,10 +100,38 @@ def _cell(args):
             "seconds": time.time() - t0}
 
 
-def run_report(out="report", *, agents=4, items=4, prior="normal", w_max=None, as_json=False, jobs=2):
-    """Run the main job; see the module docstring.  ``jobs`` worker processes share the cells."""
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise ValueError(f"out must be a directory, got the file {out!r}")
+def run_report(out="report", *, n_agents=4, n_items=4, prior="normal", w_max=None, as_json=False, n_jobs=2,
+               **deprecated):
+    """Run the main job; see the module docstring.  ``n_jobs`` worker processes share the cells.
+
+    Every argument is checked, and ``out`` is checked to be a creatable, writable directory, before any
+    work; the directory is created only then.  ``agents``, ``items`` and ``jobs`` are deprecated
+    aliases of ``n_agents``, ``n_items`` and ``n_jobs``.
+    """
+    import warnings
+
+    from agents import as_prior
+    from agents._cli import check_out_dir
+    from agents._validation import check_int, check_real
+
+    for old, new in (("agents", "n_agents"), ("items", "n_items"), ("jobs", "n_jobs")):
+        if old in deprecated:
+            warnings.warn(f"run_report({old}=...) is deprecated; use {new}=", DeprecationWarning, stacklevel=2)
+            if new == "n_agents":
+                n_agents = deprecated.pop(old)
+            elif new == "n_items":
+                n_items = deprecated.pop(old)
+            else:
+                n_jobs = deprecated.pop(old)
+    if deprecated:
+        raise TypeError(f"run_report() got unexpected keyword arguments {sorted(deprecated)}")
+    agents = check_int("n_agents", n_agents, low=3, high=2000)
+    items = check_int("n_items", n_items, low=3, high=100_000)
+    jobs = check_int("n_jobs", n_jobs, low=1, high=64)
+    as_prior(prior)
+    if w_max is not None:
+        w_max = check_real("w_max", w_max, low=0.0, low_open=True)
+    out = check_out_dir("out", out)
     os.makedirs(out, exist_ok=True)
     t0 = time.time()
     cells = []
