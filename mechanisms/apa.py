@@ -38,6 +38,13 @@ class APA(Mechanism):
     integrates over all ``m`` qualities and enumerates ``i``'s ``2^(m(m-1)/2)`` tournaments, so it is
     limited to ``m <= 5``; use ``method='mc'`` beyond.
 
+    Extended strategies (convention probabilities, spec section 4): exact for ``3cycle`` at any ``m`` (the
+    triangles through a pair still use disjoint edges; the closing probability of each depends on where the
+    third item sits relative to the pair in the index order; :func:`mechanisms.exact.apa3_extended`) and for
+    ``scc`` within the same grid limit as without conventions (``m <= 4`` in practice;
+    :func:`mechanisms.exact.scc_extended`).  ``E[M_i]`` is a polynomial in the own convention probability of
+    degree ``2m - 3`` (``3cycle``) or ``C(m, 2)`` (``scc``).
+
     References
     ----------
     Manyika, Wooldridge, Gan (2025), Section 6, eq. (8).

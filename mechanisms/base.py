@@ -58,7 +58,15 @@ class Mechanism:
     """A payment rule ``M_i(reports)`` (paper eqs. 6-8).
 
     Subclasses implement :meth:`_kernel_payments` (numba, all agents, all trials) and
-    :meth:`_exact_payment` (quadrature), and set ``min_items``.
+    :meth:`_exact_payment` (quadrature), and set ``min_items``.  For the extended strategy space (convention
+    probabilities ``q``, spec section 4) they implement :meth:`_ext_values` and :meth:`convention_degree`.
+
+    Extended strategies: given the qualities, agent ``x``'s report on a canonical pair has mean
+    ``q_x + (1 - q_x) t(eps_x D)``; reports are conditionally independent and every rule is a polynomial in the
+    +-1 reports, so ``E[M_i]`` is multilinear in the per-report mixing.  ``E[t(eps D)] = 0`` for i.i.d. qualities,
+    hence pairwise terms reduce to the paper-space correlation tables times ``(1 - q_x)(1 - q_y)`` plus
+    ``q_x q_y`` times the convention's signs.  True invariant: ``E[M]((eps_x, q_x)_x) = E[M]((-eps_x, q_x)_x)``
+    (global report flip composed with reversing the item order).
     """
 
     name = "mechanism"

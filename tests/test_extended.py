@@ -163,6 +163,18 @@ def test_exact_matches_monte_carlo_uniform_prior_and_profile_objects():
         assert_exact_matches_monte_carlo(mech, prof, 4, "uniform", samples=30_000, seed=3)
 
 
+def test_exact_matches_monte_carlo_asymmetric_scipy_prior():
+    """The formulas use only E[t(eps D)] = 0 and two-report correlations (PPA, BSST, DG13, CA) or the sigmoids
+    themselves (APA): valid for any i.i.d. prior, also a skewed one, where odd products of t need not vanish."""
+    from scipy import stats
+    prior = stats.expon()
+    eps, qs = [1.0, 0.5, -1.3, 0.7], [0.3, 0.6, 0.1, 0.8]
+    for mech in (PPA(), APA(), DG13()):
+        assert_exact_matches_monte_carlo(mech, eps, 4, prior, samples=30_000, seed=8, convention_probs=qs)
+        flipped = mech.exact([-e for e in eps], 4, prior, convention_probs=qs)
+        assert flipped == pytest.approx(mech.exact(eps, 4, prior, convention_probs=qs), rel=1e-12)
+
+
 def test_custom_monte_carlo_expectations_with_conventions():
     rule = CustomMechanism(_custom_agreement, name="custom-ppa").with_monte_carlo_expectations(3000, seed=0)
     eps, qs = [1.0, 0.5, -1.3], [0.3, 0.6, 0.1]
