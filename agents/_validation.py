@@ -8,12 +8,10 @@ from __future__ import annotations
 import math
 import numbers
 
-import numpy as np
-
 
 def check_real(name: str, value, *, low=None, high=None, low_open=False, high_open=False) -> float:
     """Return ``value`` as a finite float inside the stated interval, else raise ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):   # numpy scalars register as numbers.Real
         raise ValueError(f"{name} must be a real number, got {value!r}")
     value = float(value)
     lo_br = "(" if low_open else "["
@@ -30,8 +28,9 @@ def check_real(name: str, value, *, low=None, high=None, low_open=False, high_op
 
 def check_int(name: str, value, *, low=None, high=None) -> int:
     """Return ``value`` as an int inside ``[low, high]``, else raise ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
-        if isinstance(value, (float, np.floating)) and float(value).is_integer():
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if (not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(float(value))
+                and float(value).is_integer()):
             value = int(value)
         else:
             raise ValueError(f"{name} must be an integer, got {value!r}")
@@ -64,8 +63,10 @@ def check_effort(name: str, value) -> float:
 
 def check_seed(name: str, value):
     """A seed: ``None`` (fresh entropy), a non-negative integer, or a ``numpy.random.SeedSequence``."""
+    import numpy as np
+
     if value is None or isinstance(value, np.random.SeedSequence):
         return value
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)) or int(value) < 0:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or int(value) < 0:
         raise ValueError(f"{name} must be a non-negative integer (or None, or a numpy SeedSequence), got {value!r}")
     return int(value)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 
-from agents import CONVENTION, Strategy, check_convention_prob, parse_report
 from agents._cli import Parser as _Parser
 from agents._cli import check_sizes, dumps, finite_float, finite_or_error, given, prog_name, refuse
 from agents._cli import run as _run
@@ -69,6 +68,8 @@ def _version():
 
 def _cli_strategy(effort, report, q, flag):
     """A strategy from CLI flags; ``--report convention`` with ``--convention-prob`` below 1 is a conflict."""
+    from agents import CONVENTION, Strategy, check_convention_prob, parse_report   # numpy: not for --help
+
     check_effort("--peer-effort" if flag.startswith("--peer") else "--effort", effort)
     if q is not None:
         q = check_convention_prob(q, flag)
