@@ -291,7 +291,10 @@ def parse_cost(text: str) -> Cost:
     if parts[0].strip().lower() == "power" and p is None:
         raise ValueError(f"cost must be power:K:P for a power cost (the exponent P is required, e.g. "
                          f"power:0.1:1.5), got {text!r}")
-    return make_cost(parts[0], k, p)
+    try:
+        return make_cost(parts[0], k, p)
+    except ValueError as exc:       # name the parameter the user wrote: the cost text
+        raise ValueError(f"cost must be a valid NAME:K[:P] ({exc}), got {text!r}") from None
 
 
 def as_costs(cost, n_agents: int) -> tuple:

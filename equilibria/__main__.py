@@ -57,7 +57,7 @@ def _tol(args):
 
 
 def _cmd_best_response(args):
-    from agents import Strategy
+    from agents import Strategy, parse_report
 
     from .best_response import best_response
 
@@ -66,7 +66,7 @@ def _cmd_best_response(args):
     agent = check_int("--agent", args.agent, low=0, high=g.n_agents - 1)
     if not g.heterogeneous:
         refuse(args, ["agent"], "only to heterogeneous costs (one --cost per agent, comma-separated)")
-    peer = Strategy(check_effort("--peer-effort", args.peer_effort), args.peer_report)
+    peer = Strategy(check_effort("--peer-effort", args.peer_effort), parse_report(args.peer_report, "--peer-report", allow_convention=True))
     br = best_response(g, peer, tol=tol, agent=agent)
     out = br.to_dict()
     if br.tied:

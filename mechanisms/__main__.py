@@ -31,6 +31,9 @@ def add_game_arguments(p: argparse.ArgumentParser) -> None:
 def make_cli_mechanism(args):
     """The mechanism of the game flags; ``--y`` / ``--coherence`` only where the mechanism has them."""
     name = str(args.mechanism).strip().lower()
+    if args.z > 1e250:      # payments are z times up to ~N m^2 terms: they must stay finite
+        raise ValueError(f"--z must be at most 1e250 (payments are z times the number of payment terms), "
+                         f"got {args.z:g}")
     if name != "bsst":
         refuse(args, ["y"], "to --mechanism bsst only")
     if name != "apa":
@@ -70,7 +73,9 @@ def _cli_strategy(effort, report, q, flag):
     """A strategy from CLI flags; ``--report convention`` with ``--convention-prob`` below 1 is a conflict."""
     from agents import CONVENTION, Strategy, check_convention_prob, parse_report   # numpy: not for --help
 
-    check_effort("--peer-effort" if flag.startswith("--peer") else "--effort", effort)
+    peer = flag.startswith("--peer")
+    check_effort("--peer-effort" if peer else "--effort", effort)
+    parse_report(report, "--peer-report" if peer else "--report", allow_convention=True)
     if q is not None:
         q = check_convention_prob(q, flag)
         if parse_report(report, allow_convention=True) == CONVENTION and q < 1.0:
