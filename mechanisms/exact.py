@@ -958,6 +958,39 @@ def _apa_cache_put(key, value):
     _APA_VEC_CACHE[key] = value
 
 
+def principal_accuracy_extended(prior, eps_all, qs):
+    """Eq. (3) with convention probabilities ``qs`` (spec section 4), literal tie rule (ties aggregate to ``-1``).
+
+    The convention breaks the orientation symmetry that lets :func:`principal_accuracy` give ties half credit,
+    so both signs of ``D = theta_a - theta_b`` are integrated: with ``p_x(d) = q_x + (1 - q_x) sigmoid(eps_x d)``
+    and ``K`` the number of ``+1`` reports, the accuracy is ``int_0^inf f_D(d) [Pr(2K > N | d) + Pr(2K <= N | -d)] dd``.
+    """
+    eps_all = np.asarray(eps_all, dtype=float)
+    qs = np.asarray(qs, dtype=float)
+    N = eps_all.size
+    lo, hi = prior._edges(1)[[0, -1]]
+    dmax = float(hi - lo)
+    hmax = dmax / 16
+    offs = _grading(_max_abs(eps_all), hmax, 1.0)
+    d, wd = _gl(_graded_edges(0.0, dmax, 16, [0.0], offs))
+    if hasattr(prior, "difference_pdf"):
+        dens = prior.difference_pdf(d)
+    else:  # f_D(d) = E[f(theta + d)]
+        xs, ws = prior.rule(0.0)
+        dens = np.array([ws @ prior.pdf(xs + di) for di in d])
+    k = np.arange(N + 1)
+    total = np.zeros(d.size)
+    for sign, win in ((1.0, 2 * k > N), (-1.0, 2 * k <= N)):
+        dist = np.zeros((N + 1, d.size))
+        dist[0] = 1.0
+        for e, q in zip(eps_all, qs):
+            p = q + (1.0 - q) * _s(sign * e * d)
+            dist[1:] = dist[1:] * (1.0 - p) + dist[:-1] * p
+            dist[0] = dist[0] * (1.0 - p)
+        total += win.astype(float) @ dist
+    return float(np.sum(wd * dens * total))
+
+
 def principal_accuracy(prior, eps_all):
     """Eq. (3): expected fraction of pairs on which pairwise-majority aggregation matches the true order.
 

@@ -398,3 +398,23 @@ def test_cli_convention(capsys):
         r = _cli("--effort", "1", "--peer-effort", "1", *bad)
         assert r.returncode == 2
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+# --- the principal's accuracy (eq. 3) with conventions -------------------------------------------------
+@pytest.mark.parametrize("prior", ["normal", "uniform"])
+def test_principal_accuracy_with_conventions(prior):
+    from mechanisms import principal_utility
+    from mechanisms.exact import principal_accuracy, principal_accuracy_extended
+    from agents import as_prior
+    # q = 0: the literal tie rule integrated over both signs equals the half-credit identity
+    eps = [1.0, 0.5, -1.3, 2.0]
+    assert principal_accuracy_extended(as_prior(prior), eps, [0.0] * 4) == pytest.approx(
+        principal_accuracy(as_prior(prior), eps), rel=1e-12)
+    # everybody on the convention: the aggregate is the index order, right on half the pairs
+    conv = [Strategy(0.0, "convention")] * 3
+    assert principal_utility(conv, 4, prior).accuracy == pytest.approx(0.5, rel=1e-12)
+    for strats in ([Strategy(1.0, "h", 0.3), Strategy(0.5, "h", 0.6), Strategy(1.3, "dishonest", 0.1)],
+                   [Strategy(2.0), Strategy(2.0), Strategy(0.0, "convention"), Strategy(0.0, "convention")]):
+        ex = principal_utility(strats, 4, prior).accuracy
+        mc = principal_utility(strats, 4, prior, method="mc", samples=40_000, seed=2)
+        assert abs(ex - mc.accuracy) <= 4 * mc.stderr
