@@ -462,9 +462,20 @@ def _pearson(a, b) -> float:
 
 
 def _rank(x) -> np.ndarray:
-    from scipy.stats import rankdata
-
-    return rankdata(x)
+    """Ranks 1..n with ties given their average rank (``scipy.stats.rankdata``'s default)."""
+    x = np.asarray(x, dtype=np.float64)
+    if not np.all(np.isfinite(x)):
+        return np.full(x.size, np.nan)  # as scipy's nan_policy='propagate'
+    order = np.argsort(x, kind="mergesort")
+    xs = x[order]
+    new = np.concatenate([[True], xs[1:] != xs[:-1]])
+    group = np.cumsum(new) - 1
+    starts = np.flatnonzero(new)
+    ends = np.append(starts[1:], x.size)
+    avg = (starts + ends + 1) / 2.0  # mean of the 1-based ranks starts+1 .. ends
+    out = np.empty(x.size)
+    out[order] = avg[group]
+    return out
 
 
 def compare_points(points, **shapley_by_game) -> PointsComparison:

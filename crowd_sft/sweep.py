@@ -285,9 +285,20 @@ def shapley_for(cfg: SweepConfig, users, expert, evaluation, seed) -> np.ndarray
     elif cfg.shapley == "exact" or n <= _EXACT_SMALL_N:
         res = shapley_values(game, "exact")
     else:
-        res = shapley_values(game, "mc", seed=seed, max_evaluations=int(cfg.mc_evaluations) * n,
-                             sampler=cfg.mc_sampler)
+        budget = int(cfg.mc_evaluations) * n
+        res = shapley_values(game, "mc", seed=seed, max_evaluations=budget, sampler=cfg.mc_sampler,
+                             chunk_size=_mc_chunk(cfg.mc_sampler, n, budget))
     return np.asarray(res.values, dtype=np.float64)
+
+
+def _mc_chunk(sampler: str, n: int, budget: int) -> int | None:
+    """Samples per Monte Carlo chunk inside the sweep: one round of 4 chunks covers the budget (the
+    sweep runs one estimation per worker and stops on the budget only, so small chunks -- the
+    library default -- would only add per-chunk overhead)."""
+    per = {"antithetic": 2 * n - 1, "permutation": n}.get(sampler)
+    if per is None:  # stratified: keep the library's rounds (they feed its Neyman allocation)
+        return None
+    return max(1, -(-budget // (4 * per)))
 
 
 def simulate_unit(cfg: SweepConfig, n: int, run: int, *, settings=None, keep_vectors=False) -> list[RunRecord]:

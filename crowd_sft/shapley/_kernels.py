@@ -147,7 +147,7 @@ def _gray_exact_table(table, n, w, c, phi):
 
 
 @njit(cache=True)
-def _mc_perm_mean_game(users, e, code, v0, perms, antithetic, zob, ext, ext_const, mean, m2, hashes):
+def _mc_perm_mean_game(users, e, code, v0, perms, antithetic, zob, ext, ext_const, mean, m2, hashes, check):
     """Permutation-sampling marginals of the mean-vector game, incremental means, O(P n d).
 
     For every permutation row (and, if ``antithetic``, its reverse) the prefix coalitions are
@@ -155,10 +155,12 @@ def _mc_perm_mean_game(users, e, code, v0, perms, antithetic, zob, ext, ext_cons
     One sample per row is the marginal vector (antithetic: the average of the row and its
     reverse). Per-player Welford ``mean``/``m2`` (length n, start at 0) are updated in place;
     the XOR-hash of every visited non-empty coalition is written to ``hashes`` (for unique
-    counts). If ``ext``, the marginals at the first and last position (whose conditional means
-    ``v({i}) - v(empty)`` and ``v(N) - v(N-i)`` are known exactly) are replaced by the constant
-    ``ext_const[i]`` = their exact share (unbiased, removes the dominant size-driven variance).
-    Returns the number of coalition values computed.
+    counts) if ``check[size]``; coalitions of the other sizes (where a repeat is too improbable to
+    matter, see ``montecarlo._hash_sizes``) are only counted. If ``ext``, the marginals at the
+    first and last position (whose conditional means ``v({i}) - v(empty)`` and ``v(N) - v(N-i)``
+    are known exactly) are replaced by the constant ``ext_const[i]`` = their exact share (unbiased,
+    removes the dominant size-driven variance). Returns ``(values computed, hashes written,
+    coalitions counted without a hash)``.
     """
     p_rows, n = perms.shape
     d = users.shape[1]
@@ -167,6 +169,7 @@ def _mc_perm_mean_game(users, e, code, v0, perms, antithetic, zob, ext, ext_cons
     rev = np.zeros(n)
     calls = 0
     pos = 0
+    fresh = 0
     for p in range(p_rows):
         for t in range(d):
             s[t] = 0.0
@@ -182,8 +185,11 @@ def _mc_perm_mean_game(users, e, code, v0, perms, antithetic, zob, ext, ext_cons
                 fwd[i] = 0.0
             prev = val
             h ^= zob[i]
-            hashes[pos] = h
-            pos += 1
+            if check[k + 1]:
+                hashes[pos] = h
+                pos += 1
+            else:
+                fresh += 1
         v_full = prev
         calls += n
         if antithetic:
@@ -205,8 +211,11 @@ def _mc_perm_mean_game(users, e, code, v0, perms, antithetic, zob, ext, ext_cons
                 prev = val
                 h ^= zob[i]
                 if k < n - 1:
-                    hashes[pos] = h
-                    pos += 1
+                    if check[k + 1]:
+                        hashes[pos] = h
+                        pos += 1
+                    else:
+                        fresh += 1
             calls += n - 1
         cnt = p + 1.0
         for i in range(n):
@@ -218,7 +227,7 @@ def _mc_perm_mean_game(users, e, code, v0, perms, antithetic, zob, ext, ext_cons
             delta = x - mean[i]
             mean[i] += delta / cnt
             m2[i] += delta * (x - mean[i])
-    return calls, pos
+    return calls, pos, fresh
 
 
 @njit(cache=True)

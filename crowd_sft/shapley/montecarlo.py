@@ -43,12 +43,14 @@ same serially (``n_jobs=1``), in a process pool (``n_jobs>1``, or a user ``execu
 """
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -174,11 +176,43 @@ def _memo_for(token: str, game) -> MemoGame:
         return memo
 
 
+@lru_cache(maxsize=32)
 def _zobrist(n: int) -> np.ndarray:
-    """Per-player 64-bit keys; XOR of a coalition's keys identifies it (exact bit masks if n <= 64)."""
+    """Per-player 64-bit keys; XOR of a coalition's keys identifies it (exact bit masks if n <= 64).
+    Cached and read-only."""
     if n <= 64:
-        return np.array([1 << i for i in range(n)], dtype=np.uint64)
-    return np.random.default_rng(0x5EED).integers(0, 2**63, size=n, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+        z = np.array([1 << i for i in range(n)], dtype=np.uint64)
+    else:
+        z = np.random.default_rng(0x5EED).integers(0, 2**63, size=n, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    z.flags.writeable = False
+    return z
+
+
+_REPEAT_RISK = 1e-15
+
+
+@lru_cache(maxsize=256)
+def _hash_sizes(n: int, max_calls: int, max_evaluations: int) -> np.ndarray:
+    """``check[s]``: whether coalitions of size ``s`` (0..n) go through the hash set.
+
+    Unique evaluations are counted by hashing the visited coalitions. Every permutation walk visits
+    one uniformly random coalition of each size, and an estimation makes at most
+    ``W = (max_calls + max_evaluations) / (n - 1) + 2`` walks (calls are capped at ``max_calls``
+    after a round, and one round adds at most ``max_evaluations`` calls). A size ``s`` at which
+    ``W`` uniform ``s``-subsets repeat with probability below 1e-15 (``W^2 / (2 C(n, s))``) is
+    counted without hashing; over all such sizes the count is wrong with probability below
+    ``n * 1e-15`` -- far below the chance of a 64-bit hash collision for ``n > 64``. For
+    ``n <= 20`` (where all ``2^n`` coalitions can be seen) every size is hashed.
+    """
+    check = np.ones(n + 1, dtype=np.bool_)
+    if n > 20:
+        walks = (int(max_calls) + int(max_evaluations)) // (n - 1) + 2
+        log_pairs = 2.0 * math.log(walks) - math.log(2.0)
+        for s in range(n + 1):
+            log_comb = math.lgamma(n + 1) - math.lgamma(s + 1) - math.lgamma(n - s + 1)
+            check[s] = log_pairs - log_comb > math.log(_REPEAT_RISK)
+    check.flags.writeable = False
+    return check
 
 
 class _HashSet:
@@ -249,8 +283,10 @@ def _pair_const(v: np.ndarray, ext_v: np.ndarray, n: int, a: np.ndarray, b: np.n
     return (mu1 + mu2) / n
 
 
-def _chunk_fast(game: PublishedGame, sampler: str, ss, size: int, first: bool, ext_const) -> _Stats:
+def _chunk_fast(game: PublishedGame, sampler: str, ss, size: int, first: bool, ext_const, check=None) -> _Stats:
     n = game.n_players
+    if check is None:
+        check = np.ones(n + 1, dtype=np.bool_)
     rng = np.random.default_rng(ss)
     perms = _perms(rng, size, n)
     anti = sampler == "antithetic"
@@ -258,10 +294,11 @@ def _chunk_fast(game: PublishedGame, sampler: str, ss, size: int, first: bool, e
     m2 = np.zeros(n)
     hashes = np.empty(size * (2 * n if anti else n), dtype=np.uint64)
     ext = ext_const is not None
-    calls, used = _mc_perm_mean_game(game.users, game.expert, game.code, game.empty_value, perms, anti,
-                                     _zobrist(n), ext, ext_const if ext else np.zeros(n), mean, m2, hashes)
+    calls, used, fresh = _mc_perm_mean_game(game.users, game.expert, game.code, game.empty_value, perms, anti,
+                                            _zobrist(n), ext, ext_const if ext else np.zeros(n), mean, m2, hashes,
+                                            check)
     h = hashes[:used].copy()  # duplicates are fine: the driver's hash set counts unique coalitions
-    return _Stats(np.full(n, float(size)), mean, m2, size, 0, int(calls) + (1 if first else 0), h)
+    return _Stats(np.full(n, float(size)), mean, m2, size, int(fresh), int(calls) + (1 if first else 0), h)
 
 
 def _chunk_perm(memo: MemoGame, sampler: str, ss, size: int, first: bool, ext_const) -> _Stats:
@@ -322,12 +359,13 @@ def _chunk_strat(game, fast: bool, ss, payload, n: int) -> _Stats:
     return _Stats(cnt.reshape(n, k), mean.reshape(n, k), m2.reshape(n, k), rows, new, 2 * rows, hashes)
 
 
-def _chunk_task(token: str, game, sampler: str, fast: bool, ss, size: int, first: bool, ext_const=None) -> _Stats:
+def _chunk_task(token: str, game, sampler: str, fast: bool, ss, size: int, first: bool, ext_const=None,
+                check=None) -> _Stats:
     """One chunk of work (top-level so that process pools and Dask can pickle it)."""
     if sampler == "stratified":
         return _chunk_strat(game if fast else _memo_for(token, game), fast, ss, size, game.n_players)
     if fast:
-        return _chunk_fast(game, sampler, ss, size, first, ext_const)
+        return _chunk_fast(game, sampler, ss, size, first, ext_const, check)
     return _chunk_perm(_memo_for(token, game), sampler, ss, size, first, ext_const)
 
 
@@ -515,6 +553,7 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
 
     inner = _unwrap(g)
     use_fast = bool(fast) and isinstance(inner, PublishedGame)
+    check = _hash_sizes(n, max_calls, max_evaluations) if use_fast and not strat else None
     task_game = inner if use_fast else g
     token = uuid.uuid4().hex
     root = seed_sequence(seed)
@@ -617,15 +656,16 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
             tasks = []
             for j, size in enumerate(sizes):
                 child = root.spawn(1)[0]
-                tasks.append((token, task_game, sampler, use_fast, child, size, first and j == 0, ext_const))
+                tasks.append((token, task_game, sampler, use_fast, child, size, first and j == 0, ext_const,
+                              check))
                 chunk_index += 1
             for res in runner.run(tasks):
                 if res.hashes is not None:
                     seen.update(res.hashes)
                     res.hashes = None
                 stats = res if stats is None else stats.merge(res)
-            if use_fast:
-                evaluations = len(seen) + 1  # + the empty coalition
+            if use_fast:  # + the empty coalition + those counted without a hash (_hash_sizes)
+                evaluations = len(seen) + 1 + stats.evaluations
             else:
                 evaluations = stats.evaluations + ext_evals
             rounds += 1

@@ -155,3 +155,14 @@ def test_value_rejects_ambiguous_integer_masks():
     assert g.value([0, 2]) == g.value(np.array([True, False, True, False, False])) == 5.0
     with pytest.raises(ValueError, match="repeated"):
         g.value(np.array([1, 0, 1, 0, 0]))      # would silently have meant {0, 1}
+
+
+def test_rank_matches_scipy_rankdata_with_ties():
+    from scipy.stats import rankdata
+
+    from crowd_sft.games import _rank
+
+    rng = np.random.default_rng(0)
+    for t in range(300):
+        x = rng.integers(0, 1 + t % 15, 1 + t % 37).astype(float) if t % 2 else rng.random(1 + t % 41)
+        np.testing.assert_array_equal(_rank(x), rankdata(x))

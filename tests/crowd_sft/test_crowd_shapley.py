@@ -172,15 +172,21 @@ def test_mc_generic_game_coverage_and_unique_counting():
     assert 0.88 <= hits / total <= 0.99
 
 
-def test_fast_kernel_equals_memo_path_and_counts():
-    g = random_published(30, "l2", seed=1)
-    a = monte_carlo_shapley(g, seed=5, max_evaluations=5000)
-    b = monte_carlo_shapley(g, seed=5, max_evaluations=5000, fast=False)
+@pytest.mark.parametrize("n, budget", [(30, 5000), (100, 4000)])
+def test_fast_kernel_equals_memo_path_and_counts(n, budget):
+    # n = 100: mid sizes are counted without hashing (_hash_sizes); the memo path counts exactly
+    from crowd_sft.shapley.montecarlo import _hash_sizes
+
+    g = random_published(n, "l2", seed=1)
+    a = monte_carlo_shapley(g, seed=5, max_evaluations=budget)
+    b = monte_carlo_shapley(g, seed=5, max_evaluations=budget, fast=False)
     assert a.info["fast_path"] and not b.info["fast_path"]
     np.testing.assert_allclose(a.values, b.values, atol=1e-9)
     np.testing.assert_allclose(a.stderr, b.stderr, atol=1e-9)
-    assert a.evaluations == b.evaluations <= 5000
+    assert a.evaluations == b.evaluations <= budget
     assert a.n_samples == b.n_samples
+    skipped = int((~_hash_sizes(n, 4 * budget, budget)).sum())
+    assert (skipped > 30) if n == 100 else (skipped == 0)
 
 
 def test_mc_reproducible_and_seed_sensitive():
