@@ -36,7 +36,8 @@ def test_version_single_source(package):
 
 def test_license_and_py_typed():
     text = (ROOT / "LICENSE").read_text()
-    assert PYPROJECT["project"]["license"]["text"] == "BSD-3-Clause" and "BSD 3-Clause License" in text
+    assert PYPROJECT["project"]["license"] == "BSD-3-Clause" and "BSD 3-Clause License" in text
+    assert PYPROJECT["project"]["license-files"] == ["LICENSE"]
     data = PYPROJECT["tool"]["setuptools"]["package-data"]
     for package in ("agents", "mechanisms", "equilibria", "crowd_sft"):
         assert (ROOT / package / "py.typed").exists()
