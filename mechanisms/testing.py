@@ -5,7 +5,9 @@ limited liability (payments ``>= 0``), global flip invariance (reversing every r
 payments unchanged), anonymity (relabelling agents relabels payments), agreement of the exact expected
 payment with Monte Carlo, and UEI (Def. 5.1 of Manyika, Wooldridge & Gan, 2025).  Each raises
 ``AssertionError`` with a message that says what failed and where.  The strategies (:func:`costs`,
-:func:`priors`, :func:`strategies_`, :func:`profiles`, :func:`report_arrays`, :func:`mechanisms`) are
+:func:`priors`, :func:`strategies_`, :func:`profiles`, :func:`report_arrays`, :func:`mechanisms`, and for the
+extended space of spec section 4 :func:`convention_probs_`, :func:`extended_strategies_`,
+:func:`extended_profiles`) are
 ordinary composable hypothesis strategies; they need ``hypothesis`` (a test extra), which is imported only
 when a strategy is built, so the assertion helpers work without it.
 
@@ -212,12 +214,17 @@ def assert_exact_matches_monte_carlo(mechanism, profile, n_items: int, prior="no
     seed : int or SeedSequence
     convention_probs : sequence of float, optional
         Convention probabilities ``q`` (agent 0 first; extended strategies, spec section 4).  Default: taken
-        from ``profile`` when it is a :class:`agents.Profile`, else all zero.
+        from ``profile`` when it is a :class:`agents.Profile` or a sequence of strategies, else all zero.
     """
     _check_mechanism(mechanism)
     eps = _signed_efforts(profile)
-    if convention_probs is None and isinstance(profile, Profile) and profile.extended:
-        convention_probs = profile.convention_probs()
+    if convention_probs is None:
+        items = profile if isinstance(profile, Profile) else list(profile)
+        if not isinstance(items, Profile) and not all(isinstance(x, numbers.Real) and not isinstance(x, bool)
+                                                      for x in items):
+            items = make_profile(items[0], items[1:])          # strategies: keep their convention probabilities
+        if isinstance(items, Profile) and items.extended:
+            convention_probs = items.convention_probs()
     prior = as_prior(prior)
     exact = float(mechanism.exact(eps, n_items, prior, convention_probs=convention_probs))
     mean, se = mechanism.monte_carlo(eps, n_items, prior, samples=samples, seed=seed,

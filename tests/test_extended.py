@@ -161,6 +161,16 @@ def test_exact_matches_monte_carlo_uniform_prior_and_profile_objects():
     prof = Profile(Strategy(1.0, "honest", 0.4), (Strategy(2.0, "dishonest", 0.2), Strategy(0.0, "convention")))
     for mech in (APA(), BSST(), PPA(), CA()):
         assert_exact_matches_monte_carlo(mech, prof, 4, "uniform", samples=30_000, seed=3)
+    # a plain list of strategies keeps its convention probabilities too
+    strats = [Strategy(0.5, "honest", 0.5), Strategy(0.0, "convention"), Strategy(1.0, "honest", 0.8)]
+    assert_exact_matches_monte_carlo(PPA(), strats, 3, samples=20_000, seed=1)
+
+    class ForgetsConventions(PPA):          # an exact engine that silently drops q must be caught
+        def exact(self, signed_efforts, n_items, prior="normal", refine=1, convention_probs=None):
+            return super().exact(signed_efforts, n_items, prior, refine)
+
+    with pytest.raises(AssertionError, match="standard errors"):
+        assert_exact_matches_monte_carlo(ForgetsConventions(), strats, 3, samples=20_000, seed=1)
 
 
 def test_exact_matches_monte_carlo_asymmetric_scipy_prior():
