@@ -19,6 +19,11 @@ Exact expected payments: with ``C_ij = E[t(eps_i D) t(eps_j D)]`` on one pair an
 ``A_ij = E_u[T_i(u) T_j(u)]`` the correlation through one shared item (see :mod:`mechanisms.exact`),
 ``Pr(R_i(p') = R_j(p'')) = (1 + s A_ij) / 2`` with ``s = 0`` for disjoint pairs, ``+1`` when the shared item
 has the same position in both canonical pairs and ``-1`` otherwise.
+
+Extended strategies (spec section 4): the convention reports ``+1`` on every canonical pair, so it agrees with
+a peer on the bonus pair exactly as often as on the penalty pairs; each term becomes
+``1 + (1 - q_i)(1 - q_j)(C_ij - s A_ij) / 2`` (any i.i.d. prior), and the convention (``q_i = 1``) earns exactly
+what zero effort earns, ``z C(m, 2) (N - 1)``, against *any* peers -- including peers on the convention.
 """
 from __future__ import annotations
 
