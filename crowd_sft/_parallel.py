@@ -8,7 +8,8 @@ results.
 
 Workers are started with single-threaded BLAS (``OPENBLAS_NUM_THREADS=1`` etc.): each worker
 already owns a core, and threaded BLAS on top oversubscribes the machine (measured: 5x slower on
-2 cores). Dask nannies set the same variables by default. The local pool (:class:`_ProcessPool`)
+2 cores). Dask nannies set the same variables by default. Local workers end when their parent
+dies (``agents._workers.exit_with_parent``). The local pool (:class:`_ProcessPool`)
 is built on public ``multiprocessing`` API: on an error or ``KeyboardInterrupt`` it terminates
 its workers at once (finished results have already been handed over), and a worker that dies
 raises instead of hanging; nothing reaches into a pool's private state. Dask futures are
@@ -44,9 +45,15 @@ def single_thread_blas():
 
 def _worker(tasks, results, parent: int):
     """Worker loop: ``(index, fn, args)`` from ``tasks`` until ``None``; ``(index, ok, value)`` out.
-    Exits on its own if the parent process is gone (killed without cleaning up)."""
+
+    Ends when the parent process dies (killed without cleaning up, e.g. SIGKILL), even in the middle
+    of a task: :func:`agents._workers.exit_with_parent` (Linux parent-death signal, else a watchdog
+    thread), and between tasks by checking the parent's pid."""
     import queue
 
+    from agents._workers import exit_with_parent
+
+    exit_with_parent(parent)
     while True:
         try:
             item = tasks.get(timeout=1.0)

@@ -37,6 +37,7 @@ import io
 import json
 import math
 import os
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -364,6 +365,32 @@ def _part_name(n, first, last):
     return f"n{n:04d}_r{first:05d}-{last:05d}.json"
 
 
+def _read_part(cfg: SweepConfig, chunk, path: Path):
+    """``(rows, None)`` if ``path`` holds exactly the rows of ``chunk`` (n, first, last), else
+    ``(None, reason)``: unreadable, not JSON, or valid JSON of another shape or chunk."""
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, f"unreadable ({exc.__class__.__name__})"
+    except json.JSONDecodeError:
+        return None, "not valid JSON (corrupt)"
+    n, first, last = chunk
+    want = {(n, m, g, e, r) for r in range(first, last) for m in cfg.groups for g, e in cfg.pairs}
+    keys = set(RunRecord.SCALARS)
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and set(r) == keys for r in rows):
+        return None, "not a list of run records (foreign file)"
+    try:
+        got = [(r["n"], r["m"], r["grouping"], r["evaluation"], r["run"]) for r in rows]
+        ok = len(got) == len(want) and set(got) == want and all(
+            isinstance(r[k], (int, float)) and not isinstance(r[k], bool)
+            for r in rows for k in ("start_distance", "final_distance", "n_updates"))
+    except TypeError:
+        ok = False
+    if not ok:
+        return None, "not the runs of this chunk (foreign or damaged file)"
+    return rows, None
+
+
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     with open(tmp, "w", encoding="utf-8") as fh:
@@ -433,9 +460,11 @@ def run_sweep(cfg: SweepConfig, out_dir=None, *, n_jobs: int = -1, scheduler=Non
         for c in chunks:
             p = part_dir / _part_name(*c)
             if p.exists():
-                try:
-                    results[c] = json.loads(p.read_text(encoding="utf-8"))
-                except (json.JSONDecodeError, OSError):  # never written atomically: recompute
+                rows, why = _read_part(cfg, c, p)
+                if rows is not None:
+                    results[c] = rows
+                else:  # never written by this code for this chunk: recompute it
+                    warnings.warn(f"part file {p} is {why}; recomputing that chunk", RuntimeWarning, stacklevel=2)
                     p.unlink(missing_ok=True)
     todo = [c for c in chunks if c not in results]
     skipped = len(chunks) - len(todo)

@@ -238,3 +238,68 @@ def test_custom_preference_matrix_end_to_end():
         users=(6,), preferences=prefs[::-1], groups=(2,)).key()
     with pytest.raises(ValueError, match="users"):
         SweepConfig(users=(15,), groups=(2,), preferences=prefs)
+
+
+@pytest.mark.parametrize("content", ['{"not": "a part"}', "[]", "[1, 2, 3]", "{truncated", "\x00\x01",
+                                     "wrong-chunk"])
+def test_corrupt_or_foreign_part_file_is_recomputed_with_a_warning(serial_out, tmp_path, content):
+    out, _ = serial_out
+    cfg = SweepConfig(**SMALL)
+    first = tmp_path / "c"
+    run_sweep(cfg, first, n_jobs=1, figures=False)
+    parts = sorted((first / "parts" / cfg.key()).glob("n*.json"))
+    victim = parts[0]
+    if content == "wrong-chunk":   # valid rows, but of another chunk
+        content = parts[1].read_text()
+    victim.write_text(content, encoding="latin-1")
+    with pytest.warns(RuntimeWarning, match="recomputing"):
+        res = run_sweep(cfg, first, n_jobs=1, figures=False)
+    assert res.computed_chunks == 1 and res.skipped_chunks == len(parts) - 1
+    assert _read(first) == _read(out)      # identical to the uninterrupted sweep
+
+
+def _children(pid):
+    """PIDs of the live processes whose parent is ``pid`` (Linux /proc)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == pid and stat[0] != "Z":
+                out.append(int(d.name))
+    return out
+
+
+def _alive(pid):
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return stat[0] != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_pool_workers_die_with_a_sigkilled_reproduce(tmp_path):
+    cmd = [sys.executable, "-m", "crowd_sft", "reproduce", "--users", "100", "--groups", "2,3", "--runs", "40",
+           "--jobs", "2", "--no-figures", "--no-accurate", "--out", str(tmp_path / "o")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        workers = []
+        while time.time() < deadline and len(workers) < 2:
+            workers = [p for p in _children(proc.pid)
+                       if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+            time.sleep(0.05)
+        assert len(workers) == 2 and proc.poll() is None
+        time.sleep(1.0)                       # workers inside their first chunk
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.time() + 5
+        while time.time() < deadline and any(_alive(p) for p in workers):
+            time.sleep(0.05)
+        assert not [p for p in workers if _alive(p)], "pool workers outlived their SIGKILLed parent"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
