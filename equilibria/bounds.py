@@ -171,6 +171,14 @@ def term_structure(mechanism, n_agents: int, n_items: int):
     stats = getattr(mechanism, "statistics", None)
     if stats is not None:
         return term_structure(stats, n_agents, n_items)
+    comps = getattr(mechanism, "components", None)
+    if comps is not None:     # a weighted sum of rules: the union of their terms, spans scaled
+        out, flip = [], True
+        for c, a in zip(comps, mechanism.weights):
+            ts, f = term_structure(c, n_agents, n_items)
+            out += [Terms(t.count, a * t.span, t.own, t.total) for t in ts]
+            flip = flip and f
+        return out, flip
     R = float(mechanism.max_payment(n_agents, n_items))
     return [Terms(1, R, P, P * n_agents)], False
 
@@ -388,4 +396,8 @@ def flat_against_uninformed(mechanism) -> bool | None:
     stats = getattr(mechanism, "statistics", None)
     if stats is not None:
         return flat_against_uninformed(stats)
+    comps = getattr(mechanism, "components", None)
+    if comps is not None:
+        flags = [flat_against_uninformed(c) for c in comps]
+        return None if any(f is None for f in flags) else all(flags)
     return None
