@@ -1152,7 +1152,9 @@ def apa3_extended(prior, E_own, qs, E_peer, n_items, refine=1):
     Jm = np.empty((E_own.size, qs.size, E_peer.size))
     Gp = np.empty((d.size, qs.size))
     Gm = np.empty((d.size, qs.size))
-    for o, e in enumerate(E_own):
+    t_cache = {}                 # T_|e| at both qualities, shared by +e and -e (visited in order of |e|)
+    for o in np.argsort(np.abs(E_own), kind="stable"):
+        e = E_own[o]
         if e == 0.0:
             S = np.full(d.size, 0.5)
             Ha = Hb = S
@@ -1160,8 +1162,11 @@ def apa3_extended(prior, E_own, qs, E_peer, n_items, refine=1):
         else:
             a = abs(float(e))
             sgn = 1.0 if e > 0 else -1.0
-            Ta = sgn * tvals(a, ta)
-            Tb = sgn * tvals(a, tb)
+            if a not in t_cache:
+                t_cache.clear()
+                t_cache[a] = (tvals(a, ta), tvals(a, tb))
+            Ta = sgn * t_cache[a][0]
+            Tb = sgn * t_cache[a][1]
             S = _s(e * d)
             Ha = 0.5 * (1.0 - Ta)
             Hb = 0.5 * (1.0 - Tb)
