@@ -1,46 +1,31 @@
-"""Command line for the Crowd-SFT half: ``python -m crowd_sft {run,reproduce,shapley}``.
+"""Command line for the Crowd-SFT half: ``python -m crowd_sft {run,reproduce,beyond,experiment1,shapley}``.
 
-Each sub-command lives in its own module that exposes ``add_parser(subparsers)``
-(which registers the sub-command and sets ``func``). Bad input prints one line on
-stderr and exits with status 2.
+Each sub-command lives in its own module that exposes ``add_parser(subparsers)`` (which registers the
+sub-command and sets ``func``). Conventions (``docs/vocabulary.md``): bad input prints exactly one
+line on stderr naming the flag and exits with status 2 (no traceback); ``--help`` shows the defaults
+of the code; a flag a sub-command cannot honour is an error; output paths and sizes are checked
+before any work.
 """
 from __future__ import annotations
 
-import argparse
 import importlib
-import sys
+
+from agents._cli import Parser, prog_name, run
 
 _SUBCOMMAND_MODULES = ("crowd_sft.cli_run", "crowd_sft.cli_shapley")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line on stderr, exit 2 (argparse prints usage too)
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
-        raise SystemExit(2)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m crowd_sft", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+def build_parser() -> Parser:
+    parser = Parser(prog=prog_name("crowd_sft", "crowd-sft"), description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for name in _SUBCOMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:  # sub-command not built yet
-            if exc.name != name:
-                raise
-            continue
-        module.add_parser(sub)
+        importlib.import_module(name).add_parser(sub)
     return parser
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except ValueError as exc:
-        sys.stderr.write(f"python -m crowd_sft {args.command}: error: {exc}\n")
-        return 2
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    return run(build_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import contextlib
 import os
 from concurrent.futures import FIRST_COMPLETED, wait
 
-from ._validate import check_int
+from ._validate import check_int, check_scheduler
 
 __all__ = ["Executor", "single_thread_blas"]
 
@@ -173,6 +173,9 @@ class Executor:
         self._own = []
         if dask_local is not None:
             check_int(dask_local, "dask_local", 1)
+            if scheduler is not None:
+                raise ValueError("scheduler and dask_local exclude each other: give an existing cluster "
+                                 "(scheduler) or start a local one (dask_local)")
         if n_jobs == -1 or n_jobs is None:
             n_jobs = os.cpu_count() or 1
         n_jobs = check_int(n_jobs, "n_jobs", 1)
@@ -187,7 +190,12 @@ class Executor:
                 self.client = Client(cluster)
                 self._own += [self.client, cluster]
             elif isinstance(scheduler, str):
-                self.client = Client(scheduler)
+                check_scheduler(scheduler)
+                try:
+                    self.client = Client(scheduler, timeout="10s")
+                except Exception as exc:  # noqa: BLE001 - refused, timed out, or not a Dask scheduler at all
+                    raise ValueError(f"scheduler {scheduler!r}: cannot connect to a Dask scheduler there "
+                                     f"({exc.__class__.__name__})") from None
                 self._own.append(self.client)
             elif isinstance(scheduler, Client):
                 self.client = scheduler

@@ -7,10 +7,11 @@ nothing inside ``crowd_sft``, so every layer can use it.
 from __future__ import annotations
 
 import math
+from numbers import Integral
 
-import numpy as np
-
-__all__ = ["check_int", "check_positive", "check_choice", "check_probability"]
+__all__ = ["check_int", "check_positive", "check_choice", "check_probability", "check_seed", "check_out_dir",
+           "check_scheduler", "MAX_ROUNDS",
+           "MAX_RUNS", "MAX_KERNEL_SAMPLES", "MAX_EVALUATIONS"]
 
 
 def check_int(value, name: str, low: int, high: int | None = None) -> int:
@@ -26,7 +27,7 @@ def check_int(value, name: str, low: int, high: int | None = None) -> int:
     ValueError: n_groups must be an integer >= 2; got 1
     """
     rng = f">= {low}" if high is None else f"in [{low}, {high}]"
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    if isinstance(value, bool) or not isinstance(value, Integral):  # numpy integers are Integral
         raise ValueError(f"{name} must be an integer {rng}; got {value!r}")
     v = int(value)
     if v < low or (high is not None and v > high):
@@ -63,3 +64,92 @@ def check_choice(value, options, name: str) -> int:
         return tuple(options).index(value)
     except ValueError:
         raise ValueError(f"{name} must be one of {', '.join(map(str, options))}; got {value!r}") from None
+
+
+# Sizes the machine can do in reasonable time and memory; errors state the limit.
+MAX_ROUNDS = 100_000            # a run pre-draws rounds x (n + 3) uniforms (~0.5 GB at n = 609)
+MAX_RUNS = 100_000              # runs per setting
+MAX_KERNEL_SAMPLES = 10_000_000  # KernelSHAP nsamples (the design holds ~4 x nsamples draws)
+MAX_EVALUATIONS = 20_000_000    # unique coalition evaluations of one Monte Carlo estimate (hash set ~0.5 GB)
+MAX_SEED = 2**128 - 1
+
+
+def check_seed(value, name: str = "seed", *, allow_objects: bool = True):
+    """A seed: a non-negative integer (< 2**128), or -- with ``allow_objects`` -- ``None``, a
+    ``numpy.random.SeedSequence`` or a ``numpy.random.Generator``. Returns it unchanged (an int as ``int``).
+
+    Examples
+    --------
+    >>> check_seed(7)
+    7
+    >>> check_seed(-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: seed must be a non-negative integer (or None, a SeedSequence or a Generator); got -1
+    """
+    if allow_objects and value is not None and not isinstance(value, Integral):
+        import numpy as np
+
+        if isinstance(value, (np.random.SeedSequence, np.random.Generator)):
+            return value
+    if allow_objects and value is None:
+        return value
+    if isinstance(value, Integral) and not isinstance(value, bool) and 0 <= int(value) <= MAX_SEED:
+        return int(value)
+    what = "a non-negative integer" + (" (or None, a SeedSequence or a Generator)" if allow_objects else
+                                       f" <= 2**128 - 1")
+    raise ValueError(f"{name} must be {what}; got {value!r}")
+
+
+def check_out_dir(path, name: str = "out_dir") -> str:
+    """An output directory that exists and is writable, or can be created; nothing is created here.
+
+    Checked before any work, so that a long computation never fails at the end on its output path.
+    """
+    import os
+
+    if path is None or (isinstance(path, str) and not path):
+        raise ValueError(f"{name} must be a directory path; got {path!r}")
+    path = os.fspath(path)
+    if os.path.exists(path):
+        if not os.path.isdir(path):
+            raise ValueError(f"{name} must be a directory, but {path!r} is a file")
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise ValueError(f"{name} {path!r} is not writable")
+        return path
+    parent = os.path.abspath(path)
+    while not os.path.exists(parent):
+        up = os.path.dirname(parent)
+        if up == parent:
+            break
+        parent = up
+    if not os.path.isdir(parent):
+        raise ValueError(f"{name} {path!r} cannot be created: {parent!r} is a file")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{name} {path!r} cannot be created: {parent!r} is not writable")
+    return path
+
+
+def check_scheduler(address, name: str = "scheduler", timeout: float = 3.0) -> None:
+    """A Dask scheduler address ``tcp://HOST:PORT`` that accepts a connection within ``timeout`` s.
+
+    Fails fast with one message instead of Dask's 30-second connection timeout and traceback.
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    text = str(address)
+    url = urlsplit(text if "://" in text else "tcp://" + text)
+    try:
+        host, port = url.hostname, url.port
+    except ValueError:
+        host = port = None
+    if url.scheme not in ("tcp", "tls") or not host or port is None:
+        raise ValueError(f"{name} must be an address tcp://HOST:PORT; got {text!r}")
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or exc.__class__.__name__
+        raise ValueError(f"{name} {text!r} is not reachable ({reason}); start the scheduler or use dask_local "
+                         "/ local processes") from None

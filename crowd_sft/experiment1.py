@@ -32,7 +32,7 @@ from typing import Callable
 
 import numpy as np
 
-from ._validate import check_int
+from ._validate import check_int, check_seed
 
 __all__ = ["SurrogateModel", "Experiment1Result", "run_experiment1", "synthetic_targets", "min_samples_needed",
            "Experiment1Summary", "reduction_over_seeds"]
@@ -309,7 +309,14 @@ def synthetic_targets(n_targets: int = 28, k: int = 100, d: int = 28, *, spread:
 
     Returns ``(base_model, {name: samples})`` with the base model at the uniform point.
     """
-    rng = np.random.default_rng(seed)
+    n_targets = check_int(n_targets, "n_targets", 1, 100_000)
+    k = check_int(k, "k", 1, 10**7)
+    d = check_int(d, "d", 1, 10_000)
+    if n_targets * k * d > 10**8:
+        raise ValueError(f"n_targets x k x d = {n_targets * k * d:,} embedding entries, more than the limit 10**8")
+    if not (np.isfinite(spread) and spread >= 0):
+        raise ValueError(f"spread must be a finite number >= 0; got {spread!r}")
+    rng = np.random.default_rng(check_seed(seed))
     base = np.full(d, 1.0 / d)
     out = {}
     for t in range(n_targets):

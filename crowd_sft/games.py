@@ -38,6 +38,8 @@ from typing import Callable
 
 import numpy as np
 
+from . import _constants as _C
+
 from ._validate import check_int
 from .scoring import EVALUATIONS, _score, _score_sum, eval_code, scores  # noqa: F401  (re-exported)
 from .tournament import run_tournament
@@ -349,7 +351,7 @@ class PublishedGame(Game):
         return out
 
 
-SMALL_COALITION_RULES = ("fewer_groups", "frozen")
+SMALL_COALITION_RULES = _C.SMALL_COALITION_RULES
 
 
 class TrueContributionGame(Game):
@@ -476,6 +478,31 @@ def _rank(x) -> np.ndarray:
     out = np.empty(x.size)
     out[order] = avg[group]
     return out
+
+
+_MOVED = {"points_vs_shapley": "crowd_sft.analysis.points_vs_shapley (or crowd_sft.points_vs_shapley)",
+          "PointsVsShapley": "crowd_sft.analysis.PointsVsShapley"}
+
+
+def __getattr__(name):
+    """Deprecated names that moved up to :mod:`crowd_sft.analysis` (it sits above this module, so
+    they are resolved by name at first use, with a ``DeprecationWarning``; no import edge)."""
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+    import warnings
+
+    value = getattr(importlib.import_module("crowd_sft.analysis"), name)
+    if name == "PointsVsShapley":
+        return value
+    func = value
+
+    def points_vs_shapley(*args, **kwargs):
+        warnings.warn(f"crowd_sft.games.{name} is deprecated; use {_MOVED[name]}", DeprecationWarning, stacklevel=2)
+        return func(*args, **kwargs)
+
+    points_vs_shapley.__doc__ = func.__doc__
+    return points_vs_shapley
 
 
 def compare_points(points, **shapley_by_game) -> PointsComparison:

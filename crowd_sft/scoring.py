@@ -13,11 +13,13 @@ import math
 import numpy as np
 from numba import njit
 
+from . import _constants as _C
+
 from ._validate import check_choice
 
 __all__ = ["EVALUATIONS", "eval_code", "evaluate", "scores"]
 
-EVALUATIONS: tuple[str, ...] = ("l2", "l1", "dot")
+EVALUATIONS: tuple[str, ...] = _C.EVALUATIONS
 
 
 def eval_code(evaluation: str) -> int:

@@ -43,9 +43,12 @@ from pathlib import Path
 
 import numpy as np
 
+from . import _constants as _C
+
 from ._parallel import Executor
 from ._progress import ProgressBar
-from ._validate import check_choice, check_int, check_probability
+from ._validate import (MAX_EVALUATIONS, MAX_KERNEL_SAMPLES, MAX_RUNS, check_choice, check_int,
+                        check_out_dir, check_probability, check_scheduler, check_seed)
 from .data import as_preferences
 from .games import PublishedGame, compare_points
 from .tournament import EVALUATIONS, GROUPINGS, _validate_run, draw_randomness, make_instance, run_settings
@@ -55,9 +58,9 @@ __all__ = ["SweepConfig", "RunRecord", "SweepResult", "PAIRS", "run_sweep", "sim
            "PAPER_USERS", "PAPER_GROUPS"]
 
 PAIRS: tuple[tuple[str, str], ...] = tuple((g, e) for g in GROUPINGS for e in EVALUATIONS)
-PAPER_USERS = (10, 25, 50, 75, 100)
-PAPER_GROUPS = (2, 3, 4, 5)
-SHAPLEY_METHODS = ("kernel", "exact", "mc")
+PAPER_USERS = _C.PAPER_USERS
+PAPER_GROUPS = _C.PAPER_GROUPS
+SHAPLEY_METHODS = _C.SHAPLEY_METHODS
 _EXACT_SMALL_N = 13  # the published KernelSHAP is exact here too (all coalitions enumerated)
 
 
@@ -119,8 +122,11 @@ class SweepConfig:
     preferences: object = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
-        object.__setattr__(self, "users", tuple(int(n) for n in self.users))
-        object.__setattr__(self, "groups", tuple(int(m) for m in self.groups))
+        for name in ("users", "groups", "pairs"):
+            if isinstance(getattr(self, name), (str, bytes)) or not hasattr(getattr(self, name), "__iter__"):
+                raise ValueError(f"{name} must be a sequence; got {getattr(self, name)!r}")
+        object.__setattr__(self, "users", tuple(check_int(n, "users (n)", 2) for n in self.users))
+        object.__setattr__(self, "groups", tuple(check_int(m, "groups (m)", 2) for m in self.groups))
         object.__setattr__(self, "pairs", tuple((str(g), str(e)) for g, e in self.pairs))
         prefs = as_preferences(self.preferences)
         if not self.users or not self.groups or not self.pairs:
@@ -140,7 +146,7 @@ class SweepConfig:
         for m in self.groups:
             if m < 2 or m > min(self.users):
                 raise ValueError(f"groups (m) must be in [2, {min(self.users)}] (m <= n); got {m}")
-        check_int(self.runs, "runs", 1)
+        check_int(self.runs, "runs", 1, MAX_RUNS)
         check_int(self.chunk_runs, "chunk_runs", 1)
         check_choice(self.shapley, SHAPLEY_METHODS, "shapley")
         if self.shapley == "exact" and any(e != "dot" for _, e in self.pairs):
@@ -148,11 +154,11 @@ class SweepConfig:
             if max(self.users) > EXACT_MAX_PLAYERS_FAST:
                 raise ValueError(f"shapley='exact' needs users (n) <= {EXACT_MAX_PLAYERS_FAST} for l2/l1 "
                                  f"(2^n coalitions); got n = {max(self.users)}; use shapley='mc'")
-        check_int(self.kernel_samples, "kernel_samples", 1)
-        check_int(self.mc_evaluations, "mc_evaluations", 1)
+        check_int(self.kernel_samples, "kernel_samples", 1, MAX_KERNEL_SAMPLES)
+        check_int(self.mc_evaluations, "mc_evaluations", 1, MAX_EVALUATIONS // max(self.users))
         check_probability(self.adversary_fraction, "adversary_fraction")
         check_choice(self.adversary_kind, ("random", "inverted"), "adversary_kind")
-        check_int(self.seed, "seed", 0)
+        check_seed(self.seed, "seed", allow_objects=False)
         # parameter ranges, checked once with a dummy run
         _validate_run(np.zeros((2, 1)), np.zeros(1), np.zeros(1), 2, self.pairs[0][0], self.pairs[0][1],
                       self.rounds, self.delta, self.error_prob, self.weight_power, self.reward,
@@ -445,17 +451,29 @@ def run_sweep(cfg: SweepConfig, out_dir=None, *, n_jobs: int = -1, scheduler=Non
     ----------
     Paper Section IV-C/D, Figs. 6-8, Table I; spec "Shapley values as published" (sweep).
     """
-    if dask_local is not None and (isinstance(dask_local, bool) or int(dask_local) < 1):
-        raise ValueError(f"dask_local must be a number of workers >= 1; got {dask_local}")
-    if n_jobs is not None and (int(n_jobs) == 0 or int(n_jobs) < -1):
-        raise ValueError(f"n_jobs must be -1 (all cores) or >= 1; got {n_jobs}")
+    if dask_local is not None and (isinstance(dask_local, bool) or not isinstance(dask_local, (int, np.integer))
+                                   or int(dask_local) < 1):
+        raise ValueError(f"dask_local must be a number of workers >= 1; got {dask_local!r}")
+    if scheduler is not None and dask_local is not None:
+        raise ValueError("scheduler and dask_local exclude each other: give an existing cluster (scheduler) or "
+                         "start a local one (dask_local)")
+    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer))
+                               or int(n_jobs) == 0 or int(n_jobs) < -1):
+        raise ValueError(f"n_jobs must be -1 (all cores) or an integer >= 1; got {n_jobs!r}")
+    if out_dir is not None:
+        check_out_dir(out_dir, "out_dir")
+    if isinstance(scheduler, str):
+        check_scheduler(scheduler)
     chunks = list(_chunks(cfg))
     results: dict[tuple, list] = {}
     part_dir = None
     if out_dir is not None:
         out_dir = Path(out_dir)
         part_dir = out_dir / "parts" / cfg.key()
-        part_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            part_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ValueError(f"out_dir {str(out_dir)!r} cannot be created: {exc.strerror or exc}") from None
         _write_atomic(part_dir / "config.json", json.dumps(cfg.to_json(), indent=1, sort_keys=True))
         for c in chunks:
             p = part_dir / _part_name(*c)

@@ -28,15 +28,17 @@ from math import factorial
 import numpy as np
 from numba import njit
 
-from ._validate import check_choice, check_int
+from . import _constants as _C
+
+from ._validate import MAX_ROUNDS, check_choice, check_int, check_seed
 from .data import as_preferences
 from .scoring import EVALUATIONS, _score, evaluate  # one scoring implementation (crowd_sft.scoring)
 
 __all__ = ["GROUPINGS", "EVALUATIONS", "REWARDS", "Instance", "RunResult", "make_instance",
            "evaluate", "run_tournament", "run_settings", "draw_randomness", "group_assignment"]
 
-GROUPINGS: tuple[str, ...] = ("random", "epsilon-greedy", "interleaved")
-REWARDS: tuple[str, ...] = ("rank", "improvement", "shapley")
+GROUPINGS: tuple[str, ...] = _C.GROUPINGS
+REWARDS: tuple[str, ...] = _C.REWARDS
 """Per-round reward rules. ``"rank"`` (published): rank ``r`` earns ``m - r``.
 ``"improvement"``: group ``g`` earns ``m * gain_g / max_h gain_h`` with
 ``gain_g = max(s(x_g) - s(x), 0)``. ``"shapley"``: the group's Shapley value in the
@@ -108,7 +110,7 @@ class RunResult:
 def _as_seed_rng(seed) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
-    return np.random.default_rng(seed)
+    return np.random.default_rng(check_seed(seed))
 
 
 def make_instance(n_users: int, seed=None, *, preferences=None, x0_low: float = 0.0,
@@ -524,7 +526,7 @@ def _validate_run(users, expert, x0, n_groups, grouping, evaluation, rounds, del
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{name} must be finite (no NaN or inf entries)")
     m = check_int(n_groups, "n_groups", 2, n)
-    check_int(rounds, "rounds", 0)
+    check_int(rounds, "rounds", 0, MAX_ROUNDS)
     if not (0.0 < float(delta) <= 1.0):
         raise ValueError(f"delta must be in (0, 1]; got {delta}")
     if not (0.0 <= float(error_prob) < 1.0):

@@ -19,6 +19,8 @@ spec ``shared/spec/crowd_sft.md`` "Shapley values as published".
 """
 from __future__ import annotations
 
+from .. import _constants as _C
+
 from ..games import MemoGame, PublishedGame, as_game
 
 from ._result import ShapleyResult
@@ -35,7 +37,7 @@ __all__ = ["ShapleyResult", "shapley_values", "exact_shapley", "closed_form_shap
            "StandardErrorBelow", "RankStable", "NeverStop", "Sampler", "AntitheticSampler", "PermutationSampler",
            "StratifiedSampler"]
 
-METHODS = ("exact", "mc", "kernel", "closed", "auto")
+METHODS = _C.METHODS
 
 
 def _auto_method(game) -> str:

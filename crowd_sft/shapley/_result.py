@@ -105,8 +105,8 @@ def seed_sequence(seed) -> np.random.SeedSequence:
     if isinstance(seed, np.random.Generator):
         return np.random.SeedSequence(int(seed.integers(0, 2**63 - 1)))
     if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0):
-        return np.random.SeedSequence(seed)
-    raise ValueError(f"seed must be a non-negative int, SeedSequence, Generator or None; got {seed!r}")
+        return np.random.SeedSequence(None if seed is None else int(seed))
+    raise ValueError(f"seed must be a non-negative integer (or None, a SeedSequence or a Generator); got {seed!r}")
 
 
 def Progress(label: str, total: float, enabled: bool | None = None) -> ProgressBar:

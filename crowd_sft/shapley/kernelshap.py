@@ -35,15 +35,18 @@ from functools import lru_cache
 
 import numpy as np
 
+from .. import _constants as _C
+
 from ..games import MemoGame, PublishedGame, as_game
 
 from ._kernels import _design_moments, _kernelshap_sample, _published_tail, _published_values
 from ._lars import lars_active_set, lars_active_set_fast
+from .._validate import MAX_KERNEL_SAMPLES
 from ._result import ShapleyResult, check_int, seed_sequence
 
 __all__ = ["kernel_shap", "KERNEL_VARIANTS"]
 
-KERNEL_VARIANTS = ("paired", "published")
+KERNEL_VARIANTS = _C.KERNEL_VARIANTS
 
 
 def _lars_features(l1_reg, n: int) -> int | None:
@@ -451,7 +454,7 @@ def kernel_shap(game, *, n_samples: int = 10_000, seed=None, l1_reg="num_feature
         raise ValueError(f"variant must be one of {KERNEL_VARIANTS}, got {variant!r}")
     if engine not in KERNEL_ENGINES:
         raise ValueError(f"engine must be one of {KERNEL_ENGINES}, got {engine!r}")
-    n_samples = check_int(n_samples, "n_samples", 1)
+    n_samples = check_int(n_samples, "n_samples", 1, MAX_KERNEL_SAMPLES)
     lars_r = None
     if variant == "published":
         lars_r = _lars_features(l1_reg, n)

@@ -54,7 +54,10 @@ from functools import lru_cache
 
 import numpy as np
 
+from .. import _constants as _C
+
 from .._parallel import Executor
+from .._validate import MAX_EVALUATIONS
 from ..games import MemoGame, PublishedGame, as_game
 
 from ._kernels import _hash_insert, _mc_perm_mean_game, _strat_mean_game
@@ -65,7 +68,7 @@ from .stopping import (EstimatorState, MaxEvaluations, StandardErrorBelow, Stopp
 
 __all__ = ["monte_carlo_shapley", "SAMPLERS", "DEFAULT_EVALUATIONS_PER_PLAYER"]
 
-SAMPLERS = ("antithetic", "permutation", "stratified")
+SAMPLERS = _C.SAMPLERS
 DEFAULT_EVALUATIONS_PER_PLAYER = 1000
 """Default hard budget: ``1000 * n`` unique evaluations (``10_000 * n`` when a target_se is set)."""
 
@@ -510,10 +513,10 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
     implied = hard_evaluation_limit(stop)
     if max_evaluations is None:
         max_evaluations = implied if implied is not None else \
-            DEFAULT_EVALUATIONS_PER_PLAYER * n * (10 if crit is not None else 1)
+            min(DEFAULT_EVALUATIONS_PER_PLAYER * n * (10 if crit is not None else 1), MAX_EVALUATIONS)
     elif implied is not None:
         max_evaluations = min(int(max_evaluations), implied)
-    max_evaluations = check_int(max_evaluations, "max_evaluations", 1)
+    max_evaluations = check_int(max_evaluations, "max_evaluations", 1, MAX_EVALUATIONS)
     max_calls = check_int(4 * max_evaluations if max_calls is None else max_calls, "max_calls", 1)
     budget = MaxEvaluations(max_evaluations)
     crit = budget if crit is None else (crit | budget)
