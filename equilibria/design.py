@@ -105,7 +105,8 @@ def _features(own, peers, n_items, prior):
 def design_rule(target_effort: float, cost="quadratic:0.1", *, n_agents: int = 3, n_items: int = 3,
                 prior="normal", w_max: float = 5.0, family: str = "full", n_deviations: int = 121,
                 uei_margin: float = 1e-3, budget: float | None = None, verify: bool = True,
-                baselines: bool = True, solver: str | None = None) -> DesignResult:
+                baselines: bool = True, solver: str | None = None,
+                robust_to_conventions: bool = False) -> DesignResult:
     """Minimum-budget payment table that makes ``(w*, h)`` a symmetric equilibrium with UEI.
 
     Parameters
@@ -142,7 +143,14 @@ def design_rule(target_effort: float, cost="quadratic:0.1", *, n_agents: int = 3
         infeasible, or the types' first-order conditions contradict each other (a mix of types whose
         marginal costs differ at ``w*``: one payment slope cannot equal both), or the LP's optimum on
         its grid of deviations fails the off-grid re-check (``verify=True``).
+
+    With ``robust_to_conventions=True`` the design is made robust to the index convention (spec section 4):
+    see :func:`design_robust_rule`, which this call returns.
     """
+    if robust_to_conventions:
+        return design_robust_rule(target_effort, cost, n_agents=n_agents, n_items=n_items, prior=prior,
+                                  w_max=w_max, family=family, n_deviations=n_deviations, uei_margin=uei_margin,
+                                  budget=budget, verify=verify, baselines=baselines, solver=solver)
     w_max = check_real("w_max", w_max, low=0.0, low_open=True)
     w_star = check_real("target_effort", target_effort, low=0.0, high=w_max, low_open=True, high_open=True)
     n_agents = check_int("n_agents", n_agents, low=3)
@@ -399,4 +407,170 @@ def design_max_faithfulness(budget: float, cost="quadratic:0.1", *, n_agents: in
     res = design_rule(lo, cost, budget=budget, verify=verify, baselines=baselines, **common)
     res.notes = [f"largest affordable target effort within budget {budget:g}: w* = {lo:.6g} "
                  f"(scan of {n_scan} targets, bisection to {xtol * w_max:.3g})"] + res.notes
+    return res
+
+
+# -- robust to conventions (issue 12, spec section 4) ------------------------------------------------
+
+#: Convention probabilities of the deviations and uninformative profiles in the robust LP (every rule's
+#: payment is a polynomial in q; the off-grid verification checks every q exactly).
+ROBUST_Q = np.linspace(0.0, 1.0, 5)
+
+
+def design_robust_rule(target_effort: float, cost="quadratic:0.1", *, n_agents: int = 3, n_items: int = 3,
+                       prior="normal", w_max: float = 5.0, family: str = "full", n_deviations: int = 61,
+                       uei_margin: float | None = 1e-3, collusion_margin: float = 1e-3,
+                       budget: float | None = None, verify: bool = True, baselines: bool = True,
+                       solver: str | None = None) -> DesignResult:
+    """Minimum-budget rule that makes ``(w*, h, q = 0)`` a symmetric equilibrium against *extended* deviations
+    and pays every uninformative symmetric profile strictly less (collusion-proofness), with UEI.
+
+    The table of :func:`design_rule` cannot tell the convention from information: its statistics (agreement,
+    own coherence, bonus, penalty) are all maximal when everyone reports the index order.  The robust table
+    adds the statistic that penalises agreement across *different* pairs, as CA does: one more non-negative
+    column, the CA rule at ``z = 1`` (agreement on the same pair minus agreement on distinct pairs, shifted to
+    ``[0, 2]``), on which the convention earns exactly what zero effort earns.  The LP (variables ``y >= 0``):
+
+        minimise    phi(w*, 0 | w*, 0) . y
+        subject to  U(w*, h, 0) >= U(dev, f, q)           for dev on a grid of [0, w_max], f in {h, not-h},
+                                                           q in ROBUST_Q (deviations to the convention)
+                    U(w_u, h, 0 | 0) >= U(0, h, 0 | 0) + eps  (the paper's UEI; see below)
+                    U(all at (0, q)) <= U(w*) - eps_c      for q in ROBUST_Q (collusion: every uninformative
+                                                           symmetric profile pays less than the target)
+                    U(member of k on (0, q_c)) <= U(w*)   for k = 2..N, q_c in {0, 1} (coalitions)
+                    phi(w*) . y <= budget                  (optional)
+
+    Extended UEI (effort beats the convention against zero-effort peers) is not imposed: against fair-coin peers
+    every column except own coherence is flat, and own coherence is largest on the convention, so no table of
+    these statistics meets it; the verification reports it.
+
+    The designed rule (a :class:`mechanisms.WeightedRule` of the table and the CA term) is verified off the
+    grid with :func:`equilibria.extended.check_properties_extended` (certified extended best responses,
+    equilibria, ``collusion_proof``, coalitions), and the *price of robustness* is the budget ratio against
+    the paper-space design for the same target.
+
+    Returns
+    -------
+    DesignResult
+        ``verification['extended']`` holds the extended verdicts; ``price_of_robustness`` (in ``notes`` and
+        ``verification``) the budgets with and without robustness.
+    """
+    from mechanisms.combined import WeightedRule
+
+    from .extended import check_properties_extended, extended_best_response
+    w_max = check_real("w_max", w_max, low=0.0, low_open=True)
+    w_star = check_real("target_effort", target_effort, low=0.0, high=w_max, low_open=True, high_open=True)
+    n_agents = check_int("n_agents", n_agents, low=3)
+    n_items = check_int("n_items", n_items, low=3)
+    n_dev = check_int("n_deviations", n_deviations, low=5)
+    eps_u = None if uei_margin is None else check_real("uei_margin", uei_margin, low=0.0)
+    eps_c = check_real("collusion_margin", collusion_margin, low=0.0)
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {{{', '.join(FAMILIES)}}}, got {family!r}")
+    if budget is not None:
+        budget = check_real("budget", budget, low=0.0, low_open=True)
+    prior = as_prior(prior)
+    costs = [parse_cost(c) for c in (cost if isinstance(cost, (list, tuple)) else [cost])]
+    if len(costs) > 1:
+        raise ValueError("cost must be a single cost with robust_to_conventions (mixed types are not supported)")
+    c = costs[0]
+    basis = FAMILIES[family]
+    comps = [StatisticRule.from_vector(basis[:, j]) for j in range(basis.shape[1])] + [CA(1.0)]
+    n1 = n_agents - 1
+
+    def phi(own_eps, own_q, peers_eps, peers_q):
+        """(n_own, n_q, n_comp) exact extended expected payments of every column."""
+        return np.stack([m.extended_curve(own_eps, own_q, np.full(n1, peers_eps) if np.ndim(peers_eps) == 0
+                                          else peers_eps, np.full(n1, peers_q), n_items, prior)
+                         for m in comps], axis=-1)
+    w = np.linspace(0.0, w_max, n_dev)
+    near = [w_star * (1 - 1e-4), min(w_star * (1 + 1e-4), w_max)]
+    dev = np.unique(np.concatenate([-w[::-1], w[1:], near]))
+    phi_t = phi([w_star], [0.0], w_star, 0.0)[0, 0]
+    phi_d = phi(dev, ROBUST_Q, w_star, 0.0)                       # (n_dev, n_q, n_comp)
+    cost_d = np.repeat(c(np.abs(dev))[:, None], ROBUST_Q.size, axis=1)
+    phi_dev = phi_d.reshape(-1, len(comps))
+    cost_dev = cost_d.reshape(-1)
+    phi_sym = np.stack([phi([0.0], [q], 0.0, q)[0, 0] for q in ROBUST_Q])    # all agents at (0, q)
+    phi_zero = phi([0.0], ROBUST_Q, 0.0, 0.0)[0]                   # own (0, q) against zero-effort peers
+    scale = float(np.abs(phi_t).max()) or 1.0
+    y = cp.Variable(len(comps), nonneg=True)
+    best, groups, status = None, {}, "infeasible"
+    for w_u in (sorted({w_star, 0.5 * w_star, min(2.0 * w_star, w_max)}) if eps_u is not None else [None]):
+        groups = {f"extended best response of {c.spec} on {dev.size} efforts x {ROBUST_Q.size} convention "
+                  "probabilities": (phi_t - phi_dev) / scale @ y >= (float(c(w_star)) - cost_dev) / scale,
+                  f"collusion margin {eps_c:g}: every uninformative symmetric profile (0, q) pays less":
+                      (phi_t - phi_sym) / scale @ y >= (float(c(w_star)) + eps_c) / scale}
+        for k in range(2, n_agents + 1):       # coalitions of k agents on the convention or at zero effort
+            for name, q_dev in (("convention", 1.0), ("zero effort", 0.0)):
+                pe = np.array([0.0] * (k - 1) + [w_star] * (n_agents - k))
+                pq = np.array([q_dev] * (k - 1) + [0.0] * (n_agents - k))
+                ph = np.stack([m.extended_curve([0.0], [q_dev], pe, pq, n_items, prior)[0, 0] for m in comps])
+                groups[f"coalition of {k} on {name}: each member pays less than at the target"] = \
+                    (phi_t - ph) / scale @ y >= (float(c(w_star)) + (eps_c if k == n_agents else 0.0)) / scale
+        if w_u is not None:
+            phi_u = phi([w_u], [0.0], 0.0, 0.0)[0, 0]
+            # the paper's UEI (zero effort, q = 0): against fair-coin peers every column but own coherence is
+            # flat and own coherence is largest on the convention, so no table of these statistics can make
+            # effort beat the convention there (extended UEI is reported by the verification)
+            groups[f"UEI margin {eps_u:g} at w_u={w_u:g} (paper space)"] = \
+                (phi_u - phi_zero[0]) / scale @ y >= (float(c(w_u)) + eps_u) / scale
+        if budget is not None:
+            groups[f"budget {budget:g}"] = phi_t / scale @ y <= budget / scale
+        status = _solve(cp.Problem(cp.Minimize(phi_t / scale @ y), list(groups.values())), solver)
+        if status in ("optimal", "optimal_inaccurate") and (best is None or phi_t / scale @ y.value < best[0]):
+            best = (float(phi_t / scale @ y.value), np.maximum(y.value, 0.0), w_u, status,
+                    _binding(groups, dev, w_star))
+    if best is None:
+        conflict = _conflicts(groups, y, phi_t / scale, solver)
+        return DesignResult(False, "infeasible" if status == "infeasible" else status, w_star,
+                            solver_status=status, binding=conflict, notes=[
+                                f"no non-negative table with a CA term makes w*={w_star:g} an extended equilibrium "
+                                f"robust to conventions (family {family!r}); cvxpy status {status!r}"])
+    _, yv, w_u, status, binding = best
+    yv = np.where(yv > 1e-9 * yv.max(), yv, 0.0)
+    x = basis @ yv[:-1]
+    table_rule = StatisticRule.from_vector(x, name=f"designed({family})") if np.any(x > 0) else None
+    parts = ([table_rule] if table_rule is not None else []) + ([CA(1.0)] if yv[-1] > 0 else [])
+    weights = ([1.0] if table_rule is not None else []) + ([float(yv[-1])] if yv[-1] > 0 else [])
+    rule = WeightedRule(parts, weights, name=f"robust({family})")
+    pay = float(phi_t @ yv)
+    res = DesignResult(True, status, w_star, rule, pay, solver_status=status, binding=binding,
+                       table={"pair": dict(zip(PAIR_LABELS, x[:4].tolist())),
+                              "triple": dict(zip(TRIPLE_LABELS, x[4:].tolist())),
+                              "pair_vector": x[:4].tolist(), "triple_vector": x[4:].tolist(),
+                              "cross_pair_ca": float(yv[-1])},
+                       notes=["robust to conventions: extended deviations (q in "
+                              f"{ROBUST_Q.tolist()}), collusion and coalition constraints, the paper's UEI, plus a CA column",
+                              "UEI not imposed" if w_u is None else f"UEI deviation effort used: w_u = {w_u:g}"])
+    res.principal_accuracy = principal_utility([Strategy(w_star)] * n_agents, n_items, prior).accuracy
+    plain = design_rule(w_star, c, n_agents=n_agents, n_items=n_items, prior=prior, w_max=w_max, family=family,
+                        n_deviations=n_dev, uei_margin=uei_margin, verify=False, baselines=False, solver=solver)
+    por = {"budget_robust": pay, "budget_paper_space": plain.expected_payment if plain.feasible else None,
+           "ratio": pay / plain.expected_payment if plain.feasible and plain.expected_payment else None}
+    res.notes.append("price of robustness: budget " + (f"{pay:.6g} vs {plain.expected_payment:.6g} in the paper's "
+                                                      f"space (x{por['ratio']:.4g})" if por["ratio"] else
+                                                      f"{pay:.6g} (the paper-space design is infeasible)"))
+    if verify:
+        game = Game(rule, c, n_agents, n_items, prior, w_max)
+        br = extended_best_response(game, Strategy(w_star))
+        u_t = game.utility(Strategy(w_star), Strategy(w_star))
+        regret = max(br.utility - u_t, 0.0) / game.payoff_scale
+        props = check_properties_extended(game, max_evaluations=120)
+        res.verification = {
+            "strategy_space": "extended", "best_response": br.to_dict(), "utility_at_target": u_t,
+            "regret": regret, "is_equilibrium": regret <= 1e-6, "UEI": props.UEI.holds,
+            "omega_BNIC": props.omega_BNIC.holds, "EC": props.EC.holds,
+            "collusion_proof": props.collusion_proof.holds, "collusion_margin": props.collusion_proof.margin,
+            "coalition_proof": props.coalition_proof.holds, "price_of_robustness": por}
+        if regret > 1e-6:
+            res.feasible, res.status = False, "infeasible"
+            res.binding = [f"off-grid re-check: ({br.effort:.6g}, {br.report}, q={br.convention_prob:.3g}) beats "
+                           f"the target, regret {regret:.3g}"]
+            res.notes.insert(0, f"the LP is {status!r} on its grid, but the rule does not make w*={w_star:g} an "
+                                "extended best response off the grid")
+    else:
+        res.verification = {"price_of_robustness": por}
+    if baselines:
+        res.baselines = baseline_budgets(w_star, c, n_agents=n_agents, n_items=n_items, prior=prior, w_max=w_max)
     return res

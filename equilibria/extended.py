@@ -949,16 +949,17 @@ class ExtendedPropertyReport:
                 "strategy_space": self.strategy_space}
 
 
-def check_properties_extended(game: Game, *, tol: float = 1e-7) -> ExtendedPropertyReport:
+def check_properties_extended(game: Game, *, tol: float = 1e-7, max_evaluations: int = 600) -> ExtendedPropertyReport:
     """UEI, omega-BNIC, EC, collusion-proofness and k-collusion-proofness in the extended space (one equilibrium
-    computation shared by all)."""
+    computation shared by all; ``max_evaluations`` is the mixture search's budget, see
+    :func:`extended_equilibria`)."""
     tol = check_real("tol", tol, low=0.0, low_open=True)
     if game.heterogeneous:
         raise ValueError("strategy_space='extended' supports homogeneous games (one cost for every agent)")
     if not math.isfinite(game.bound.effort):
         v = [_no_bound_verdict(n, game) for n in ("UEI", "omega_BNIC", "EC", "collusion_proof", "coalition_proof")]
         return ExtendedPropertyReport(*v)
-    eqs = extended_equilibria(game, tol=tol)
+    eqs = extended_equilibria(game, tol=tol, max_evaluations=max_evaluations)
     return ExtendedPropertyReport(
         check_uei_extended(game, tol=min(tol, 1e-9)), check_omega_bnic_extended(game, tol=tol, equilibria=eqs),
         check_ec_extended(game, equilibria=eqs), check_collusion_proof(game, tol=tol, equilibria=eqs),
