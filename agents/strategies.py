@@ -74,16 +74,18 @@ class Strategy:
 
     effort: float
     report: str = HONEST
-    convention_prob: float = 0.0
+    convention_prob: float = None            # None: 0, or 1 with report='convention'
 
     def __post_init__(self):
         object.__setattr__(self, "effort", check_effort("effort", self.effort))
         report = parse_report(self.report, allow_convention=True)
-        q = check_convention_prob(self.convention_prob)
+        q = None if self.convention_prob is None else check_convention_prob(self.convention_prob)
         if report == CONVENTION:
-            if q not in (0.0, 1.0):
+            if q is not None and q != 1.0:
                 raise ValueError(f"convention_prob must be 1 (or omitted) with report='convention', got {q!r}")
             report, q = HONEST, 1.0
+        elif q is None:
+            q = 0.0
         object.__setattr__(self, "report", report)
         object.__setattr__(self, "convention_prob", q)
 
@@ -102,7 +104,7 @@ class Strategy:
         return self.effort if self.honest else -self.effort
 
     @classmethod
-    def from_signed(cls, eps: float, convention_prob: float = 0.0) -> "Strategy":
+    def from_signed(cls, eps: float, convention_prob: float | None = None) -> "Strategy":
         """The strategy with signed effort ``eps`` (``eps = 0`` is reported as honest) and convention
         probability ``convention_prob``."""
         return cls(abs(float(eps)), HONEST if eps >= 0 else DISHONEST, convention_prob)

@@ -80,7 +80,7 @@ def _cli_strategy(effort, report, q, flag):
         q = check_convention_prob(q, flag)
         if parse_report(report, allow_convention=True) == CONVENTION and q < 1.0:
             raise ValueError(f"{flag} must be 1 (or omitted) with report 'convention', got {q!r}")
-    return Strategy(effort, report, 0.0 if q is None else q)
+    return Strategy(effort, report, q)          # q None: 0, or 1 with report convention
 
 
 def _payoff(args) -> int:

@@ -114,7 +114,7 @@ def test_convention_strategy():
     assert as_strategy((1.0, "h", 0.3)).convention_prob == 0.3
 
 
-@pytest.mark.parametrize("q", [-0.1, 1.5, np.nan, np.inf, "a", None])
+@pytest.mark.parametrize("q", [-0.1, 1.5, np.nan, np.inf, "a", True])
 def test_bad_convention_prob(q):
     with pytest.raises(ValueError, match="convention_prob"):
         Strategy(1.0, "honest", q)
@@ -123,6 +123,8 @@ def test_bad_convention_prob(q):
 def test_convention_conflicts_with_a_mixture():
     with pytest.raises(ValueError, match="convention_prob"):
         Strategy(0.0, "convention", 0.5)
+    with pytest.raises(ValueError, match="convention_prob"):
+        Strategy(0.0, "convention", 0.0)
     with pytest.raises(ValueError, match="report"):
         parse_report("convention")                # the paper's reporting maps only, unless asked
     assert parse_report("convention", allow_convention=True) == "convention"
