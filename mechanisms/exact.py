@@ -1051,8 +1051,8 @@ def _apa_pair_classes(n_items):
 
 @njit(cache=True)
 def _apa3_ext_kernel(S, Ha, Hb, Mba, Mab, qs, n_lo, n_mid, n_hi, cnt, Gp, Gm):
-    """``Gp[k, l] = Pr_i(+) sum_pairs prod_c (1 - close_+(c))`` and ``Gm`` for ``s = -1`` at node ``k``, own ``q = qs[l]``
-    (see the comment above); the pairs are grouped by their third-item position counts."""
+    """``Gp[k, l] = Pr_i(+) sum_pairs prod_c (1 - close_+(c))`` and ``Gm`` for ``s = -1`` at node ``k``, own
+    ``q = qs[l]`` (see the comment above); the pairs are grouped by their third-item position counts."""
     N = S.shape[0]
     nq = qs.shape[0]
     ncls = n_lo.shape[0]

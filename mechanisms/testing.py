@@ -243,7 +243,8 @@ def assert_exact_matches_monte_carlo(mechanism, profile, n_items: int, prior="no
             + (f"; exact engine's own s.e. {se_exact:.3g}" if se_exact else "")
             + f"): |difference| = {diff:.3g} = {z:.2f} standard errors > n_sigma = {n_sigma:g} "
             f"(signed efforts {eps.tolist()}"
-            + ("" if convention_probs is None else f", convention probabilities {np.asarray(convention_probs).tolist()}")
+            + ("" if convention_probs is None
+               else f", convention probabilities {np.asarray(convention_probs).tolist()}")
             + f", n_items={n_items}, prior {prior!r})")
 
 
