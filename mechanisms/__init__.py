@@ -9,6 +9,16 @@ Each rule computes realised payments (numba, vectorised over trials), exact expe
 >>> res.method
 'exact'
 
+Extended strategies (spec section 4): with probability ``q`` per pair an agent reports the public index order
+(``Strategy(w, f, q)``; ``Strategy(0, 'convention')`` is ``q = 1``).  Everyone on the convention is paid the
+maximum ``z T_P``; a lone convention player earns ``z T_P / 2`` under APA with all its pairs coherent:
+
+>>> conv = Strategy(0.0, "convention")
+>>> round(APA().expected_payment(conv, conv, n_agents=4, n_items=4).expected_payment, 10)   # z T_P = 6 * 3
+18.0
+>>> round(APA().expected_payment(conv, Strategy(1.0), n_agents=4, n_items=4).expected_payment, 10)
+9.0
+
 References
 ----------
 Manyika, Wooldridge, Gan (2025). Mechanism Design for Alignment via Human Feedback. ICML workshop.
