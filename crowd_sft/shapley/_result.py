@@ -58,9 +58,20 @@ class ShapleyResult:
         """Confidence interval ``values -/+ q * stderr`` (exact results: zero width).
 
         ``q`` is the Student-t quantile with :attr:`dof` degrees of freedom when known, else normal.
+        Monte Carlo intervals need ``info["interval_min_samples"]`` samples per player (the marginal
+        contributions are heavy-tailed, so fewer samples under-estimate the standard error and the
+        intervals under-cover); below that this raises ``ValueError`` with the budget needed
+        (``tests/crowd_sft/test_crowd_coverage.py`` checks the coverage from that minimum up).
         """
         if not 0.0 < level < 1.0:
             raise ValueError(f"level must be in (0, 1), got {level!r}")
+        need = self.info.get("interval_min_samples")
+        have = self.info.get("min_samples_per_player")
+        if need is not None and have is not None and have < need:
+            budget = self.info.get("interval_min_evaluations")
+            raise ValueError(f"max_evaluations too small for a confidence interval: {self.info.get('sampler')} "
+                             f"sampling needs {need} samples per player (max_evaluations >= {budget} here), "
+                             f"this estimate has {have}")
         from scipy.stats import norm, t
 
         if self.dof is not None:

@@ -66,9 +66,20 @@ from ._result import Progress, ShapleyResult, check_int, check_positive, seed_se
 from .stopping import (EstimatorState, MaxEvaluations, StandardErrorBelow, StoppingCriterion,
                        hard_evaluation_limit)
 
-__all__ = ["monte_carlo_shapley", "SAMPLERS", "DEFAULT_EVALUATIONS_PER_PLAYER"]
+__all__ = ["monte_carlo_shapley", "SAMPLERS", "DEFAULT_EVALUATIONS_PER_PLAYER", "INTERVAL_MIN_SAMPLES",
+           "interval_min_evaluations"]
 
 SAMPLERS = _C.SAMPLERS
+INTERVAL_MIN_SAMPLES = {"antithetic": 200, "permutation": 200, "stratified": 100}
+"""Samples per player from which the 95 % t-intervals cover within 2 points of nominal (checked by
+``tests/crowd_sft/test_crowd_coverage.py``); :meth:`ShapleyResult.interval` refuses fewer."""
+
+
+def interval_min_evaluations(sampler: str, n: int) -> int:
+    """Budget (unique evaluations, worst case) that gives every player
+    :data:`INTERVAL_MIN_SAMPLES` samples."""
+    per = {"antithetic": 2 * n - 1, "permutation": n, "stratified": 2 * n}[sampler]
+    return INTERVAL_MIN_SAMPLES[sampler] * per + 2 * n + 2
 DEFAULT_EVALUATIONS_PER_PLAYER = 1000
 """Default hard budget: ``1000 * n`` unique evaluations (``10_000 * n`` when a target_se is set)."""
 
@@ -467,12 +478,12 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
 
     Notes
     -----
-    The standard errors are calibrated on average (their root mean square matches the actual error),
-    but per-player 95% intervals under-cover when each player gets few samples at large ``n``: on the
-    dot-product game at n = 609 (closed form as the truth), coverage was 0.76 / 0.86 / 0.92 (antithetic)
-    and 0.78 / 0.93 / 0.95 (stratified) at 100 / 400 / 1600 evaluations per player.  Budget at least
-    ~1000 evaluations per player before trusting individual intervals or a ``target_se`` stop at that
-    size (the Crowd-SFT sweep uses 1000 n).
+    The marginal contributions are heavy-tailed, so with few samples per player the sample standard
+    deviation is too small and 95 % intervals under-cover (0.77-0.90 at 8-50 evaluations per player
+    for n = 12-40). :meth:`ShapleyResult.interval` therefore needs
+    :data:`INTERVAL_MIN_SAMPLES` samples per player (200 antithetic pairs, 200 permutations, 100
+    stratified draws; ``info["interval_min_evaluations"]`` is the budget) and refuses fewer; from
+    there up the coverage is within 2 points of nominal (``tests/crowd_sft/test_crowd_coverage.py``).
 
     Examples
     --------
@@ -700,7 +711,7 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
         values, stderr = ext_const.copy(), np.zeros(n)
         n_samples, calls, dof = 0, 2 * n + 2, None
     else:
-        values, stderr, _ = _estimate(stats, sampler, n, ext_const, wbin if strat else None)
+        values, stderr, min_count = _estimate(stats, sampler, n, ext_const, wbin if strat else None)
         n_samples, calls = stats.n_samples, stats.calls
         dof = _dof(stats, sampler, wbin if strat else None)
     info = {"sampler": sampler, "fast_path": use_fast, "chunk_size": chunk_size, "chunks_per_round": chunks_per_round,
@@ -708,5 +719,8 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
             "max_evaluations": max_evaluations, "exact_extremes": extremes}
     if strat:
         info.update(strata=int(k_bins), pilot=int(pilot), exact_small_strata=pairs_exact)
+    if not (strat and k_bins == 0):
+        info.update(min_samples_per_player=int(min_count), interval_min_samples=INTERVAL_MIN_SAMPLES[sampler],
+                    interval_min_evaluations=interval_min_evaluations(sampler, n))
     return ShapleyResult(values, stderr, int(evaluations), time.perf_counter() - t0, "mc", n_samples=int(n_samples),
                          calls=int(calls), converged=converged, stop_reason=stop_reason, info=info, dof=dof)

@@ -137,8 +137,10 @@ def test_mc_interval_coverage_over_many_seeds(sampler):
     exact = exact_shapley(g).values
     hits = total = 0
     n_seeds = 120
-    for seed in range(n_seeds):
-        stop = MaxSamples(60 if sampler != "stratified" else 30)
+    from crowd_sft.shapley.montecarlo import INTERVAL_MIN_SAMPLES
+
+    for seed in range(n_seeds):  # the smallest sample size with intervals (per player; stratified: draws)
+        stop = MaxSamples(INTERVAL_MIN_SAMPLES[sampler] * (1 if sampler != "stratified" else g.n_players))
         r = monte_carlo_shapley(g, seed=seed, sampler=sampler, stop=stop, max_evaluations=10**6,
                                 exact_when_complete=False)
         lo, hi = r.interval(0.95)
@@ -163,7 +165,7 @@ def test_mc_generic_game_coverage_and_unique_counting():
     for seed in range(40):
         calls["n"] = 0
         game = CallableGame(fn, 7, coalition="mask")
-        r = monte_carlo_shapley(game, seed=seed, stop=MaxSamples(50), max_evaluations=10**6,
+        r = monte_carlo_shapley(game, seed=seed, stop=MaxSamples(200), max_evaluations=10**6,
                                 exact_when_complete=False)
         assert r.evaluations == calls["n"] <= 2**7  # every coalition evaluated at most once
         lo, hi = r.interval(0.95)
