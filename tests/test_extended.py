@@ -67,6 +67,39 @@ def test_brute_force_m3(name, eps, qs):
     assert got == pytest.approx(want, rel=1e-8, abs=1e-9)
 
 
+def _brute_force_apa(eps, qs, m, rule, n_nodes=16):
+    """APA by enumerating the paid agent's 2^P tournaments (coherence from the plain numpy reference rules) on a
+    Gauss-Hermite tensor grid of all m qualities; peers enter through their agreement probabilities (APA is
+    linear in each peer's report)."""
+    from mechanisms.reference import coherence
+    x, w = np.polynomial.hermite_e.hermegauss(n_nodes)
+    w = w / math.sqrt(2.0 * math.pi)
+    th = np.array(list(itertools.product(x, repeat=m)))
+    wt = np.prod(np.array(list(itertools.product(w, repeat=m))), axis=1)
+    pa, pb = np.triu_indices(m, 1)
+    D = th[:, pa] - th[:, pb]
+    pats = np.array(list(itertools.product([-1, 1], repeat=pa.size)), dtype=np.int8)
+    coh = coherence(pats[:, None, :], rule)[:, 0, :].astype(float)
+    sig = [0.5 * (1.0 + np.tanh(0.5 * e * D)) for e in eps]
+    own = qs[0] + (1.0 - qs[0]) * sig[0]
+    prob = np.ones((th.shape[0], pats.shape[0]))
+    for p in range(pa.size):
+        prob *= np.where(pats[None, :, p] == 1, own[:, p:p + 1], 1.0 - own[:, p:p + 1])
+    a_plus = sum(q + (1.0 - q) * s for s, q in zip(sig[1:], qs[1:]))
+    a_minus = sum((1.0 - q) * (1.0 - s) for s, q in zip(sig[1:], qs[1:]))
+    pay = (coh * (pats == 1)) @ a_plus.T + (coh * (pats == -1)) @ a_minus.T
+    return float(wt @ np.einsum("kp,pk->k", prob, pay))
+
+
+@pytest.mark.parametrize("rule", ["3cycle", "scc"])
+@pytest.mark.parametrize("eps, qs", [([1.0, 0.5, -1.2], [0.3, 0.6, 0.1]), ([0.8, 0.8, 0.8], [0.5, 0.0, 0.9])])
+def test_brute_force_apa_m4(rule, eps, qs):
+    # m = 4: third items below, between and above a pair in every combination of counts; Gauss-Hermite with
+    # 16 nodes per quality is within 5e-8 of the engine here (12 nodes: 7e-7, converging)
+    want = _brute_force_apa(eps, qs, 4, rule)
+    assert APA(1.0, rule).exact(eps, 4, convention_probs=qs) == pytest.approx(want, rel=3e-7)
+
+
 def test_brute_force_reproduces_the_paper_space():
     # the brute force itself is right where the exact engine was validated before
     for mech in (PPA(), BSST(), APA()):
