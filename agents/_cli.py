@@ -30,7 +30,8 @@ MAX_MC_DRAWS = 10 ** 10           # Monte Carlo: samples x agents x item pairs s
 
 # API keyword -> CLI flag, for messages raised by the API (rule 3 of docs/vocabulary.md)
 KEYWORD_FLAGS = {"n_agents": "--agents", "n_items": "--items", "w_max": "--w-max", "target_effort": "--target-effort",
-                 "uei_margin": "--uei-margin", "n_jobs": "--jobs", "jobs": "--jobs", "convention_prob": "--convention-prob"}
+                 "uei_margin": "--uei-margin", "n_jobs": "--jobs", "jobs": "--jobs",
+                 "convention_prob": "--convention-prob"}
 
 
 class DefaultsFormatter(argparse.HelpFormatter):
@@ -173,7 +174,8 @@ def _existing_ancestor(path: str) -> str:
 def finite_or_error(value, what: str, hint: str = "") -> float:
     """``value`` if finite, else ``ValueError``: a result is never printed as ``inf`` or ``nan``."""
     if not math.isfinite(value):
-        raise ValueError(f"{what} is not finite ({value}): it overflows double precision" + (f"; {hint}" if hint else ""))
+        raise ValueError(f"{what} is not finite ({value}): it overflows double precision"
+                         + (f"; {hint}" if hint else ""))
     return value
 
 

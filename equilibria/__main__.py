@@ -66,7 +66,8 @@ def _cmd_best_response(args):
     agent = check_int("--agent", args.agent, low=0, high=g.n_agents - 1)
     if not g.heterogeneous:
         refuse(args, ["agent"], "only to heterogeneous costs (one --cost per agent, comma-separated)")
-    peer = Strategy(check_effort("--peer-effort", args.peer_effort), parse_report(args.peer_report, "--peer-report", allow_convention=True))
+    peer = Strategy(check_effort("--peer-effort", args.peer_effort),
+                    parse_report(args.peer_report, "--peer-report", allow_convention=True))
     br = best_response(g, peer, tol=tol, agent=agent)
     out = br.to_dict()
     if br.tied:
@@ -236,7 +237,8 @@ def build_parser():
                            help="seed of the heterogeneous search's random starts (heterogeneous costs only)")
         p.add_argument("--w-max", type=finite_float, default=None,
                        help="optional cap on efforts (default: none; the derived effort bound is searched)")
-        p.add_argument("--tol", type=finite_float, default=tol, help=tol_help.get(name, "relative regret/tie tolerance"))
+        p.add_argument("--tol", type=finite_float, default=tol,
+                       help=tol_help.get(name, "relative regret/tie tolerance"))
         return p
     tol_help = {"threshold": "relative tolerance of the omega_BNIC bisection (--property omega_BNIC)"}
     p = game_parser("best-response", "global best response against symmetric peers", tol=1e-9, seed=False)
