@@ -146,8 +146,8 @@ def main_shapley(args) -> int:
     out = {
         "command": "shapley",
         "game": args.game,
-        "eval": args.evaluation,
-        "users": int(args.users),
+        "evaluation": args.evaluation,
+        "n_users": int(args.users),
         "seed": int(args.seed),
         "method": res.method,
         "values": [_num(v) for v in res.values],

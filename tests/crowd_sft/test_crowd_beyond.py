@@ -1,7 +1,5 @@
 """Beyond the paper (Section VI): adversarial users, evaluator error, reward rules."""
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -45,11 +43,11 @@ def test_run_beyond_small(tmp_path):
     assert len(json.loads((tmp_path / "beyond.json").read_text())) == 6
 
 
-def test_cli_experiment1_json():
-    r = subprocess.run([sys.executable, "-m", "crowd_sft", "experiment1", "--targets", "3", "--seeds", "4", "--json"],
-                       capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    doc = json.loads(r.stdout)
+def test_cli_experiment1_json(capsys):
+    from crowd_sft.__main__ import main
+
+    assert main(["experiment1", "--targets", "3", "--seeds", "4", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
     out, summ = doc["targets"], doc["summary"]
     assert summ["seeds"] == 4 and summ["ci"][0] < summ["mean_relative_reduction"] < summ["ci"][1]
     assert len(out) == 3 and all(len(o["multi_distances"]) == 3 for o in out)
@@ -57,11 +55,12 @@ def test_cli_experiment1_json():
         assert o["relative_reduction"] == pytest.approx(1 - o["multi_distances"][-1] / o["single_distance"])
 
 
-def test_cli_experiment1_exhausted_pool_is_one_line_exit_2():
-    r = subprocess.run([sys.executable, "-m", "crowd_sft", "experiment1", "--targets", "2", "--samples", "10",
-                        "--clones", "2", "--iterations", "5"], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2 and r.stdout == ""
-    assert r.stderr.count("\n") == 1 and "iterations=5 with clones=2" in r.stderr
+def test_cli_experiment1_exhausted_pool_is_one_line_exit_2(capsys):
+    from crowd_sft.__main__ import main
+
+    assert main(["experiment1", "--targets", "2", "--samples", "10", "--clones", "2", "--iterations", "5"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "iterations=5 with clones=2" in err
 
 
 def test_published_vs_accurate_same_tournaments(tmp_path):

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -60,13 +58,21 @@ def test_target_se_and_true_game(capsys):
     assert set(out["compare_points"]["pearson"]) == {"published", "true", "published~true"}
 
 
-def test_bad_input_one_line_exit_2():
+def test_bad_input_one_line_exit_2(capsys):
     for argv in (["--users", "0"], ["--users", "40", "--method", "exact"], ["--users", "10", "--method", "mc",
                                                                               "--max-evaluations", "0"],
                  ["--users", "10", "--method", "mc", "--target-se", "-1"], ["--users", "10", "--eval", "cos"]):
-        proc = subprocess.run([sys.executable, "-m", "crowd_sft", "shapley", *argv], capture_output=True, text=True)
-        assert proc.returncode == 2, (argv, proc.stderr)
-        assert len(proc.stderr.strip().splitlines()) == 1 or "usage" in proc.stderr
+        with pytest.raises(SystemExit) as exc:
+            raise SystemExit(main(["shapley", *argv]))
+        err = capsys.readouterr().err
+        assert exc.value.code == 2, (argv, err)
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_json_keys_follow_the_vocabulary(capsys):
+    out = run_json(capsys, "--users", "6", "--eval", "l1", "--method", "exact")
+    assert out["evaluation"] == "l1" and out["n_users"] == 6
+    assert "eval" not in out and "users" not in out     # docs/vocabulary.md: JSON keys are Python keywords
 
 
 def test_points_vs_shapley_small():

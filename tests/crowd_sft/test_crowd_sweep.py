@@ -179,12 +179,12 @@ def test_summary_means_and_standard_errors():
     assert s["converged_fraction"] == 0.5 and s["converged_round_mean"] == 2.5
 
 
-def test_cli_run_json(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "crowd_sft", "run", "--users", "10", "--groups", "3", "--grouping",
-                        "epsilon-greedy", "--eval", "l1", "--runs", "3", "--seed", "5", "--rounds", "40", "--json"],
-                       capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    out = json.loads(r.stdout)
+def test_cli_run_json(capsys):
+    from crowd_sft.__main__ import main
+
+    assert main(["run", "--users", "10", "--groups", "3", "--grouping", "epsilon-greedy", "--eval", "l1", "--runs", "3",
+                 "--seed", "5", "--rounds", "40", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
     assert len(out["runs"]) == 3
     for k in ("final_distance", "start_distance", "converged_round", "points", "shapley", "pearson", "spearman",
               "expert_user_id"):
