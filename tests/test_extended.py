@@ -56,7 +56,7 @@ def _brute_force(mech, eps, qs, n_nodes=24):
     return float(wt @ (prob @ pay))
 
 
-@pytest.mark.parametrize("name", ["ppa", "bsst", "apa", "apa-scc", "dg13", "ca", "table"])
+@pytest.mark.parametrize("name", ["ppa", "bsst", "apa", "dg13", "ca", "table"])     # scc = 3cycle at m = 3
 @pytest.mark.parametrize("eps, qs", [([1.0, 0.5, -1.2], [0.3, 0.6, 0.1]),
                                      ([-0.7, 1.5, 0.0], [1.0, 0.25, 0.0]),
                                      ([0.8, 0.8, 0.8], [0.0, 0.0, 0.9])])
