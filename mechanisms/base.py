@@ -254,7 +254,8 @@ class Mechanism:
         """Exact ``E[M_i]`` for every own signed effort ``own_eps[a]`` and own convention probability ``own_q[b]``
         against a fixed, possibly heterogeneous, peer list (``peers_eps``, ``peers_q``, length ``N - 1``).
 
-        Returns an array of shape ``(len(own_eps), len(own_q))``.  ``E[M_i]`` is a polynomial of degree
+        ``peers_q`` may also be one number for all peers.  Returns an array of shape
+        ``(len(own_eps), len(own_q))``.  ``E[M_i]`` is a polynomial of degree
         :meth:`convention_degree` in the own ``q``: for more own ``q`` values than ``d + 1`` it is evaluated at
         ``d + 1`` Chebyshev points of ``[0, 1]`` per own effort and interpolated (exact up to rounding).
         """
