@@ -529,18 +529,36 @@ def _mixture_search(game, report, max_evaluations, notes, floor=-math.inf):
     qf = np.linspace(0.0, 1.0, 257)
     dq = qf[1] - qf[0]
 
+    # G = dP/dq_own by a centred difference in the own q (P is a polynomial of degree d in it:
+    # |d^3 P / dq^3| <= K3q, so the error is <= dq^2 / 6 K3q plus rounding)
+    K3q = sum(t.count * t.span * 4.0 * t.own ** 3 for t in terms)
+    K2q = sum(t.count * t.span * 2.0 * t.own ** 2 for t in terms)
+    d_own = game.mechanism.convention_degree(game.n_items)
+    dqs = 1e-4
+
     def at(w, q):
         nonlocal evals
         evals += 1
         h3 = s_own3 * H(3, 0.5 * w, stats)
         h = min(0.5 * w, (3.0 * noise / h3) ** (1.0 / 3.0) if h3 > 0 else 0.5 * w)
-        C = game.mechanism.convention_polynomial(sign * np.array([w - h, w, w + h]), np.full(n1, sign * w),
-                                                 np.full(n1, q), game.n_items, game.prior)
-        Pv = _poly_eval(C.T, q)
-        F = (Pv[2] - Pv[0]) / (2 * h) - float(cost.derivative(w))
+        if d_own == 1:      # affine in the own q: exact coefficients are as cheap as three values
+            C = game.mechanism.convention_polynomial(sign * np.array([w - h, w, w + h]), np.full(n1, sign * w),
+                                                     np.full(n1, q), game.n_items, game.prior)
+            Pv = C[:, 0] + C[:, 1] * q
+            F = (Pv[2] - Pv[0]) / (2 * h) - float(cost.derivative(w))
+            return F, h * h / 6.0 * h3 + 2 * noise / h, float(C[1, 1]), float(Pv[1] - cost(w)), 1e-13 * game.payoff_scale
+        lo_q, hi_q = max(q - dqs, 0.0), min(q + dqs, 1.0)
+        V = game.mechanism.extended_curve(sign * np.array([w - h, w, w + h]), np.array([lo_q, q, hi_q]),
+                                          np.full(n1, sign * w), np.full(n1, q), game.n_items, game.prior)
+        F = (V[2, 1] - V[0, 1]) / (2 * h) - float(cost.derivative(w))
         eF = h * h / 6.0 * h3 + 2 * noise / h
-        G = float(_poly_eval(np.polynomial.polynomial.polyder(C[1]), q)) if C.shape[1] > 1 else 0.0
-        return F, eF, G, float(Pv[1] - cost(w))
+        if lo_q < q < hi_q:
+            G = (V[1, 2] - V[1, 0]) / (hi_q - lo_q)
+            eG = dqs * dqs / 6.0 * K3q + 2 * noise / (hi_q - lo_q)
+        else:      # one-sided at q = 0 or 1
+            G = (V[1, 2] - V[1, 0]) / (hi_q - lo_q)
+            eG = dqs / 2.0 * K2q + 2 * noise / dqs
+        return F, eF, float(G), float(V[1, 1] - cost(w)), eG
 
     def point(w, q):
         return at(w, q)
@@ -561,6 +579,7 @@ def _mixture_search(game, report, max_evaluations, notes, floor=-math.inf):
         Gp = P.fit(nodes, [v[2] for v in vals], deg, domain=[0, 1], window=[0, 1])
         Up = P.fit(nodes, [v[3] for v in vals], deg, domain=[0, 1], window=[0, 1])
         eF = max(v[1] for v in vals)
+        eG = max(v[4] for v in vals)
         fit_err = 0.0
         if evals < max_evaluations:   # the degree bound, checked at one more node
             chk = at(wc, 0.6180339887)
@@ -571,7 +590,7 @@ def _mixture_search(game, report, max_evaluations, notes, floor=-math.inf):
         c2 = cost_d2(cost, np.array([max(w0, 1e-300), w1]))
         c2 = 0.0 if c2 is None else float(np.nanmax(np.abs(c2)))
         Lgw, Lfw, Luw = A * h1, S2 * H(2, w0, stats) + c2, 0.5 * B * h1 + float(cost.derivative(w1))
-        open_g = cell_bounds(Gp, True) <= Lgw * hw + slack
+        open_g = cell_bounds(Gp, True) <= Lgw * hw + eG + slack
         open_f = cell_bounds(Fp, True) <= Lfw * hw + eF + slack
         u_hi = cell_bounds(Up, False) + Luw * hw + slack
         open_ = open_g & open_f & (u_hi >= floor)
@@ -611,12 +630,12 @@ def _polish(point, w, q, W):
     """Newton on ``(F, G)`` with a finite-difference Jacobian; ``None`` if it leaves the open region."""
     x = np.array([w, q])
     for _ in range(30):
-        F, _, G, _ = point(*x)
+        F, _, G, *_ = point(*x)
         if abs(F) < 1e-12 and abs(G) < 1e-12:
             break
         d = np.array([1e-6 * max(x[0], 1e-3), 1e-6])
-        F1, _, G1, _ = point(x[0] + d[0], x[1])
-        F2, _, G2, _ = point(x[0], x[1] + d[1])
+        F1, _, G1, *_ = point(x[0] + d[0], x[1])
+        F2, _, G2, *_ = point(x[0], x[1] + d[1])
         J = np.array([[(F1 - F) / d[0], (F2 - F) / d[1]], [(G1 - G) / d[0], (G2 - G) / d[1]]])
         try:
             step = np.linalg.solve(J, [F, G])
