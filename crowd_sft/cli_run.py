@@ -157,8 +157,8 @@ def _cmd_run(args) -> int:
         refuse(args, ["mc_evaluations"], "to the accurate estimators (--shapley mc or exact)")
     from .sweep import _json_clean, replay_run, summarize
 
-    cfg = _config(args, (args.users,), (args.groups,), ((args.grouping, args.eval),))
-    records = [replay_run(cfg, args.users, args.groups, args.grouping, args.eval, r) for r in range(cfg.runs)]
+    cfg = _config(args, (args.users,), (args.groups,), ((args.grouping, args.evaluation),))
+    records = [replay_run(cfg, args.users, args.groups, args.grouping, args.evaluation, r) for r in range(cfg.runs)]
     rows = [r.scalars() for r in records]
     s = summarize(rows)[0]
     summary = {k: v for k, v in s.items() if k not in ("n", "m", "grouping", "evaluation")}
@@ -174,7 +174,7 @@ def _cmd_run(args) -> int:
                   allow_nan=False)
         sys.stdout.write("\n")
     else:
-        print(f"n={args.users} m={args.groups} grouping={args.grouping} eval={args.eval} runs={cfg.runs} "
+        print(f"n={args.users} m={args.groups} grouping={args.grouping} eval={args.evaluation} runs={cfg.runs} "
               f"seed={cfg.seed}")
         print(cfg.provenance_line())
         print(f"{'run':>4} {'expert':>6} {'start':>8} {'final':>8} {'conv':>5} {'pearson':>8} {'spearman':>8}")
@@ -286,7 +286,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--users", type=int, required=True, help=f"crowd size n (2..{MAX_USERS} with the bundled data)")
     p.add_argument("--groups", type=int, required=True, help="group count m (2..n)")
     p.add_argument("--grouping", choices=GROUPINGS, default="random", help="grouping of the users")
-    p.add_argument("--eval", choices=EVALUATIONS, default="l2", help="evaluation of a fine-tuned model")
+    p.add_argument("--eval", dest="evaluation", choices=EVALUATIONS, default="l2",
+                   help="evaluation of a fine-tuned model")
     p.add_argument("--json", action="store_true", help="print JSON (runs + summary)")
     _common(p)
     p.set_defaults(func=_cmd_run)

@@ -55,7 +55,7 @@ def test_mechanisms_and_equilibria_parsers_follow_the_vocabulary(name):
 
 
 # Known gaps in crowd_sft (not edited from here; reported to the lead): remove an entry when it is fixed.
-CROWD_GAPS = {"crowd_sft run": "--eval stores into 'eval', not 'evaluation'"}
+CROWD_GAPS: dict = {}
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(reason=CROWD_GAPS[n], strict=False))
