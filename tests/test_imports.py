@@ -37,16 +37,26 @@ def test_help_loads_nothing_heavy(module):
 
 
 def test_symbolic_and_optimisation_modules_load_only_when_used():
-    # a payment, a game and its equilibria need numba and scipy, but not sympy, cvxpy, matplotlib, scipy.stats
-    code = ("from agents import Strategy, parse_cost\n"
+    # a payment, a game and its best response need numba and scipy, not sympy, cvxpy, matplotlib, scipy.stats;
+    # those load on demand (one fresh interpreter, three snapshots of sys.modules)
+    code = ("import json, sys\n"
+            "snap = lambda: sorted(m for m in ('sympy', 'cvxpy', 'matplotlib', 'scipy.stats') if m in sys.modules)\n"
+            "from agents import Strategy, parse_cost\n"
             "from mechanisms import APA\n"
             "from equilibria import Game, best_response\n"
             "APA().expected_payment(Strategy(1.0), Strategy(1.0), n_agents=3, n_items=3)\n"
-            "best_response(Game(APA(), parse_cost('quadratic:0.1'), 3, 3), Strategy(1.0))")
-    assert set(_loaded(code)) & {"sympy", "cvxpy", "matplotlib", "scipy.stats"} == set()
-    # and they are loaded on demand
-    assert "sympy" in _loaded("from agents import parse_cost\nparse_cost('quadratic:0.1').sympy()")
-    assert "cvxpy" in _loaded("from equilibria import design_rule")
+            "best_response(Game(APA(), parse_cost('quadratic:0.1'), 3, 3), Strategy(1.0))\n"
+            "a = snap()\n"
+            "parse_cost('quadratic:0.1').sympy()\n"
+            "b = snap()\n"
+            "from equilibria import design_rule\n"
+            "print(json.dumps([a, b, snap()]))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    after_work, after_sympy, after_design = json.loads(r.stdout.strip().splitlines()[-1])
+    assert after_work == []
+    assert after_sympy == ["sympy"]
+    assert "cvxpy" in after_design
 
 
 def test_public_names_resolve_and_dir_lists_them():
