@@ -70,3 +70,19 @@ def check_seed(name: str, value):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or int(value) < 0:
         raise ValueError(f"{name} must be a non-negative integer (or None, or a numpy SeedSequence), got {value!r}")
     return int(value)
+
+
+MAX_AGENTS = 2000
+"""Largest population: the exact engines tabulate per-agent efforts (BSST's table is N x N)."""
+MAX_MC_REPORTS = 10 ** 10
+"""Largest Monte Carlo workload in simulated reports (trials x agents x item pairs): minutes of work."""
+MAX_REPORT_ARRAY = 2 * 10 ** 9
+"""Largest array of simulated reports returned at once (int8 elements: 2 GB)."""
+
+
+def check_mc_work(name: str, samples: int, n_agents: int, n_pairs: int, limit: int = MAX_MC_REPORTS) -> None:
+    """Refuse a Monte Carlo request the machine cannot do in reasonable time or memory, naming the limit."""
+    reports = int(samples) * int(n_agents) * int(n_pairs)
+    if reports > limit:
+        raise ValueError(f"{name} must keep {name} x n_agents x n_pairs <= {limit:.0e} simulated reports, got "
+                         f"{int(samples)} x {int(n_agents)} x {int(n_pairs)} = {reports:.3g}")

@@ -291,6 +291,9 @@ class ReportSampler:
 
     def draw(self, n_trials: int) -> SimulatedReports:
         n_trials = check_int("n_trials", n_trials, low=1)
+        from ._validation import MAX_REPORT_ARRAY, check_mc_work
+
+        check_mc_work("n_trials", n_trials, self.eps.size, self.pa.size, MAX_REPORT_ARRAY)   # int8 array size
         theta = np.ascontiguousarray(self.prior.sample(self._g_theta, (n_trials, self.n_items)), dtype=np.float64)
         N, P = self.eps.size, self.pa.size
         out = np.empty((n_trials, N, P), dtype=np.int8)

@@ -156,7 +156,9 @@ class Profile:
     @classmethod
     def symmetric(cls, own, peer, n_agents: int) -> "Profile":
         """Agent ``i`` plays ``own``; all ``n_agents - 1`` peers play ``peer``."""
-        n_agents = check_int("n_agents", n_agents, low=3)
+        from ._validation import MAX_AGENTS
+
+        n_agents = check_int("n_agents", n_agents, low=3, high=MAX_AGENTS)
         return cls(as_strategy(own, "own"), (as_strategy(peer, "peer"),) * (n_agents - 1))
 
     @classmethod

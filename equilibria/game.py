@@ -74,7 +74,9 @@ class Game:
     def __post_init__(self):
         if not isinstance(self.mechanism, Mechanism):
             raise ValueError(f"mechanism must be a mechanisms.Mechanism, got {self.mechanism!r}")
-        self.n_agents = check_int("n_agents", self.n_agents, low=3)
+        from agents._validation import MAX_AGENTS
+
+        self.n_agents = check_int("n_agents", self.n_agents, low=3, high=MAX_AGENTS)
         self.n_items = self.mechanism._check_items(check_int("n_items", self.n_items, low=2))
         self.prior = as_prior(self.prior)
         if self.w_max is not None:

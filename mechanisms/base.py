@@ -176,6 +176,9 @@ class Mechanism:
         eps = np.asarray(signed_efforts, dtype=float)
         sampler = ReportSampler(eps, n_items, prior=prior, seed=seed, convention_probs=convention_probs)
         P = len(pair_index(n_items)[0])
+        from agents._validation import check_mc_work
+
+        check_mc_work("samples", samples, eps.size, P)      # a clear message instead of hours of work
         chunk = chunk or max(1, min(samples, 2_000_000 // max(1, eps.size * P)))
         total = 0.0
         total_sq = 0.0

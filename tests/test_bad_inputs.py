@@ -211,6 +211,10 @@ def _api():
         (lambda: pay(one, one, n_agents=3, n_items=3, prior="cauchy"), "prior"),
         (lambda: principal_utility([one] * 3, n_items=1), "n_items"),
         (lambda: Game(PPA(), "quadratic:0.1", 2, 3), "n_agents"),
+        (lambda: Game(PPA(), "quadratic:0.1", 10 ** 9, 3), "n_agents"),                 # used to hang
+        (lambda: pay(one, one, n_agents=10 ** 9, n_items=3), "n_agents"),               # used to hang
+        (lambda: pay(one, one, n_agents=3, n_items=3, method="mc", samples=10 ** 12, seed=0), "samples"),
+        (lambda: simulate_reports([1.0, 1.0, 1.0], 3, 10 ** 10, seed=0), "n_trials"),
         (lambda: Game(PPA(), "quadratic:0.1", 3, 3, w_max=0.0), "w_max"),
         (lambda: Game(PPA(), "power:0.1", 3, 3), "cost"),
         (lambda: Game(PPA(), ["quadratic:0.1", "linear:1"], 3, 3), "cost"),
