@@ -23,10 +23,9 @@ import os
 import re
 import sys
 
-# Sizes the machine can do in reasonable time and memory (messages state them).
-MAX_AGENTS = 2000                 # the exact engines tabulate per-agent efforts (BSST: N x N)
+from ._validation import MAX_AGENTS, MAX_MC_REPORTS as MAX_MC_DRAWS   # the API's limits (messages state them)
+
 MAX_ITEMS = 100_000
-MAX_MC_DRAWS = 10 ** 10           # Monte Carlo: samples x agents x item pairs simulated reports (~minutes)
 
 # API keyword -> CLI flag, for messages raised by the API (rule 3 of docs/vocabulary.md)
 KEYWORD_FLAGS = {"n_agents": "--agents", "n_items": "--items", "w_max": "--w-max", "target_effort": "--target-effort",
