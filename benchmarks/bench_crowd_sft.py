@@ -11,7 +11,8 @@ Run:  python benchmarks/bench_crowd_sft.py [--quick] [--old-commit REV] [--full-
 2. The full published-semantics sweep (5 n x 4 m x 9 pairs x 50 runs = 9,000 runs, independent
    draws, KernelSHAP at 10,000 samples per run) on a 2-worker process pool: the fast engine
    (measured); the plain engine (extrapolated from the per-run costs of [1] and labelled as
-   such; ``--full-reference-sweep`` runs it in full, serially, which takes most of an hour); and, with ``--old-commit REV``, the code of commit REV
+   such; ``--full-reference-sweep`` runs it in full, serially, which takes most of an hour); and, with
+   ``--old-commit REV``, the code of commit REV
    (``git archive``; e.g. the commit before issue 11) running its own ``--shapley kernel
    --unpaired`` sweep, i.e. "today's" cost.
 3. The accurate sweep (``--shapley mc``: closed form for dot, exact n <= 13, Monte Carlo above),
@@ -114,6 +115,9 @@ def main(argv=None) -> int:
                     help="run the plain-engine sweep in full (serially) instead of extrapolating it")
     args = ap.parse_args(argv)
     runs = 10 if args.quick else 50
+    if hasattr(os, "getloadavg"):
+        print("load average at start (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in os.getloadavg()) +
+              " -- other processes on the machine slow the absolute times; the ratios are measured side by side")
     total = len(PAPER_USERS) * len(PAPER_GROUPS) * len(PAIRS) * runs
     print(f"Crowd-SFT benchmark: {os.cpu_count()} cores; python {sys.version.split()[0]}; {total} runs per sweep; "
           f"{args.jobs} workers")
@@ -126,12 +130,17 @@ def main(argv=None) -> int:
         print(f"  {n:>4} {a:10.4f} {b:9.4f} {a / b:8.1f}x {d:14.2e}")
     assert all(d <= 1e-12 for *_, d in per), "fast and plain KernelSHAP differ by more than 1e-12"
     shp = bench_shap(2 if args.quick else 3)
+    fast_at = {n: b for n, _, b, _ in per}
+    plain_at = {n: a for n, a, _, _ in per}
     if shp is None:
         print("  published code (shap.KernelExplainer): shap not installed here; quoted ~0.36 s/run at n = 100 "
-              "(benchmarks/setup_bench_env.sh installs it)")
+              f"-> {0.36 / fast_at[100]:.0f}x (quoted, not measured; benchmarks/setup_bench_env.sh installs shap)")
     else:
+        print(f"  {'n':>4} {'shap (s)':>10} {'plain (s)':>10} {'fast (s)':>9} {'shap/fast':>10} {'plain/fast':>11}"
+              "   (published code = shap.KernelExplainer, same game, measured in this run)")
         for n, sec in shp:
-            print(f"  published code, shap.KernelExplainer at n = {n}: {sec:.4f} s/run (measured)")
+            print(f"  {n:>4} {sec:10.4f} {plain_at[n]:10.4f} {fast_at[n]:9.4f} {sec / fast_at[n]:9.1f}x "
+                  f"{plain_at[n] / fast_at[n]:10.1f}x")
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_crowd_sft_"))
     try:
@@ -174,6 +183,8 @@ def main(argv=None) -> int:
             print(f"  {label:42s} {t_acc:8.1f} s")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    if hasattr(os, "getloadavg"):
+        print("\nload average at end (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     return 0
 
 

@@ -31,7 +31,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the bench venv does not install the project
 
 from crowd_sft.games import PublishedGame
+from crowd_sft._validate import MAX_EVALUATIONS
 from crowd_sft.shapley import (MaxTime, closed_form_shapley, exact_shapley, kernel_shap, monte_carlo_shapley)
+from crowd_sft.shapley.samplers import StratifiedSampler
 from crowd_sft.tournament import make_instance
 
 
@@ -157,8 +159,9 @@ def part_mc(n, evaluation, budgets, seeds):
         strata = min(n - 2, max(1, (budget - 2 * n - 2) // (8 * n * 4)))  # what ours uses at this budget
 
         def equal_time(s):
-            r = monte_carlo_shapley(game, seed=s, sampler="stratified", stop=MaxTime(max(t_perm, 1e-3)),
-                                    max_evaluations=10**9, chunk_size=256, chunks_per_round=1, strata=strata)
+            r = monte_carlo_shapley(game, seed=s, sampler=StratifiedSampler(strata=strata),
+                                    stop=MaxTime(max(t_perm, 1e-3)), max_evaluations=MAX_EVALUATIONS,
+                                    chunk_size=256, chunks_per_round=1)
             return r.values, r.seconds, r.evaluations
 
         record("ours stratified @ shap time", equal_time)
