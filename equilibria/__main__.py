@@ -56,6 +56,14 @@ def _tol(args):
     return check_real("--tol", args.tol, low=0.0, low_open=True, high=0.5)
 
 
+def _extended(args, g=None) -> bool:
+    """``--strategy-space extended`` (spec section 4); refused for heterogeneous costs."""
+    ext = getattr(args, "strategy_space", "paper") == "extended"
+    if ext and g is not None and g.heterogeneous:
+        raise ValueError("--strategy-space extended needs one cost for every agent (symmetric games)")
+    return ext
+
+
 def _cmd_best_response(args):
     from agents import Strategy, parse_report
 
@@ -66,8 +74,27 @@ def _cmd_best_response(args):
     agent = check_int("--agent", args.agent, low=0, high=g.n_agents - 1)
     if not g.heterogeneous:
         refuse(args, ["agent"], "only to heterogeneous costs (one --cost per agent, comma-separated)")
-    peer = Strategy(check_effort("--peer-effort", args.peer_effort),
-                    parse_report(args.peer_report, "--peer-report", allow_convention=True))
+    report = parse_report(args.peer_report, "--peer-report", allow_convention=True)
+    q = check_real("--peer-convention-prob", args.peer_convention_prob, low=0.0, high=1.0)
+    if report == "convention" and given(args, "peer_convention_prob") and q < 1.0:
+        raise ValueError(f"--peer-report convention and --peer-convention-prob {q:g} exclude each other "
+                         "(convention means q = 1)")
+    if not _extended(args, g):
+        if report == "convention" or q > 0.0:
+            raise ValueError("--peer-report convention and --peer-convention-prob need --strategy-space extended "
+                             "(the paper's space has no convention)")
+    else:
+        from .extended import extended_best_response
+        if report == "convention":
+            report, q = "honest", 1.0
+        peer = Strategy(check_effort("--peer-effort", args.peer_effort), report, convention_prob=q)
+        br = extended_best_response(g, peer, tol=tol, agent=agent)
+        text = "best response (extended space): " + ", ".join(
+            f"({_num(m['effort'])}, {m['report']}, q={_num(m['convention_prob'], '.4g')}) "
+            f"U={_num(m['utility'], '.10g')}" for m in br.maximisers)
+        _print(args, br.to_dict(), text + ("" if br.informed else " [uninformative]"))
+        return 0
+    peer = Strategy(check_effort("--peer-effort", args.peer_effort), report)
     br = best_response(g, peer, tol=tol, agent=agent)
     out = br.to_dict()
     if br.tied:
@@ -91,6 +118,21 @@ def _cmd_equilibria(args):
                   f"{', '.join(s.report for s in e.strategies):>30} {_num(max(e.regrets), '10.1e')}" for e in found]
         _print(args, found.to_dict(), "\n".join(lines + found.notes))
         return 0
+    if _extended(args, g):
+        from .extended import extended_equilibria
+        eqs = extended_equilibria(g, tol=tol)
+        lines = [f"extended strategy space (w, f, q): search domain [0, {_num(eqs.domain)}], "
+                 + ("complete" if eqs.complete else "incomplete (see notes)")]
+        lines += [f"{'effort':>10} {'report':>9} {'q':>6} {'kind':>11} {'utility':>14} {'regret':>9}"]
+        lines += [f"{_num(e.effort, '10.6g')} {e.report:>9} {_num(e.convention_prob, '6.3g')} {e.kind:>11} "
+                  f"{_num(e.utility, '14.10g')} {_num(e.regret, '9.1e')}" + (" (mirror)" if e.mirror else "")
+                  for e in eqs]
+        lines += [f"not an equilibrium: ({_num(e.effort)}, {e.report}, q={_num(e.convention_prob, '.3g')}) "
+                  f"U={_num(e.utility, '.10g')}, beaten by ({_num(e.best_deviation.get('effort'))}, "
+                  f"{e.best_deviation.get('report')}, q={_num(e.best_deviation.get('convention_prob'), '.3g')})"
+                  for e in eqs.rejected]
+        _print(args, eqs.to_dict(), "\n".join(lines + eqs.notes))
+        return 0
     from .symmetric import symmetric_equilibria
 
     eqs = symmetric_equilibria(g, tol=tol)
@@ -108,7 +150,12 @@ def _cmd_check(args):
     from .properties import check_properties
 
     tol = _tol(args)
-    rep = check_properties(_game(args), tol=tol, seed=args.seed)
+    g = _game(args)
+    if _extended(args, g):
+        from .extended import check_properties_extended
+        rep = check_properties_extended(g, tol=tol)
+    else:
+        rep = check_properties(g, tol=tol, seed=args.seed)
     d = rep.to_dict()
     text = "\n".join(f"{k}: holds={v['holds']} margin={_num(v['margin'])}"
                      + (f" ({v['evidence']['reason']})" if v["evidence"].get("reason") else "")
@@ -124,6 +171,17 @@ def _cmd_threshold(args):
 
     from .thresholds import threshold
 
+    if _extended(args):
+        from .extended import EXTENDED_PROPERTIES, extended_threshold
+        prop = check_choice("--property", args.property, EXTENDED_PROPERTIES)
+        if "," in str(args.cost):
+            raise ValueError("--cost must be a single cost family for threshold (z/k scales one cost)")
+        th = extended_threshold(_game(args), prop, rtol=_tol(args))
+        d = th.to_dict()
+        value = "never (for every z/k scanned)" if d["never"] else _num(th.z_over_k)
+        _print(args, d, f"{th.property} (extended space): z/k threshold = {value} ({th.method})"
+               + "".join(f"\n  {n}" for n in th.notes))
+        return 0
     prop = check_choice("--property", args.property, ("UEI", "omega_BNIC"))
     if prop == "UEI":
         refuse(args, ["tol"], "to --property omega_BNIC only (the bisection's relative tolerance; the UEI "
@@ -239,18 +297,25 @@ def build_parser():
                        help="optional cap on efforts (default: none; the derived effort bound is searched)")
         p.add_argument("--tol", type=finite_float, default=tol,
                        help=tol_help.get(name, "relative regret/tie tolerance"))
+        p.add_argument("--strategy-space", choices=("paper", "extended"), default="paper",
+                       help="paper: (effort, honest|dishonest); extended: also the index convention with "
+                            "probability q (spec section 4) (default: %(default)s)")
         return p
     tol_help = {"threshold": "relative tolerance of the omega_BNIC bisection (--property omega_BNIC)"}
     p = game_parser("best-response", "global best response against symmetric peers", tol=1e-9, seed=False)
     p.add_argument("--peer-effort", type=finite_float, required=True, help="every peer's effort w >= 0")
-    p.add_argument("--peer-report", default="honest", help="every peer's report: honest or dishonest")
+    p.add_argument("--peer-report", default="honest",
+                   help="every peer's report: honest, dishonest or convention (extended space)")
+    p.add_argument("--peer-convention-prob", type=finite_float, default=0.0,
+                   help="every peer's convention probability q in [0, 1] (extended space; default %(default)s)")
     p.add_argument("--agent", type=int, default=0, help="whose cost applies (heterogeneous costs)")
     p.set_defaults(func=_cmd_best_response)
     game_parser("equilibria", "all symmetric equilibria with regret certificates",
                 tol=1e-7).set_defaults(func=_cmd_equilibria)
     game_parser("check", "UEI, omega-BNIC and EC verdicts with evidence", tol=1e-7).set_defaults(func=_cmd_check)
     p = game_parser("threshold", "threshold on z/k for a cost family", tol=1e-4, seed=False)
-    p.add_argument("--property", required=True, help="UEI or omega_BNIC")
+    p.add_argument("--property", required=True,
+                   help="UEI or omega_BNIC; with --strategy-space extended also collusion_proof")
     p.set_defaults(func=_cmd_threshold)
     # design builds its own rule: no --mechanism/--z/--y/--coherence/--tol/--seed (argparse refuses them)
     p = sub.add_parser("design", help="cheapest payment table implementing a target effort (cvxpy LP)")
