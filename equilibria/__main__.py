@@ -224,6 +224,14 @@ def _cmd_design(args):
     common = dict(n_agents=args.agents, n_items=args.items, prior=args.prior, w_max=w_max,
                   family=args.family, uei_margin=uei)
     cost = costs if len(costs) > 1 else costs[0]
+    if args.robust_to_conventions:
+        if args.maximise_faithfulness:
+            raise ValueError("--robust-to-conventions and --maximise-faithfulness exclude each other")
+        if len(costs) > 1:
+            raise ValueError("--robust-to-conventions needs a single --cost (mixed types are not supported)")
+        if figure:
+            raise ValueError("--figure plots the paper-space budget curve; it excludes --robust-to-conventions")
+        common["robust_to_conventions"] = True
     if args.maximise_faithfulness:
         if args.budget is None:
             raise ValueError("--maximise-faithfulness needs --budget B (B > 0)")
@@ -251,6 +259,13 @@ def _cmd_design(args):
         for name, c in checks.items():
             lines.append(f"  verification{' ' + name if name else ''}: regret {c['regret']:.2e}, UEI {c['UEI']}, "
                          f"omega-BNIC {c['omega_BNIC']}, EC {c['EC']}")
+        if "cross_pair_ca" in res.table:
+            lines.insert(3, f"  cross-pair (CA) term weight: {res.table['cross_pair_ca']:.4g}")
+        if "collusion_proof" in v:
+            por = v["price_of_robustness"]
+            lines.append(f"  extended space: collusion-proof {v['collusion_proof']}, k-coalition-proof "
+                         f"{v['coalition_proof']}; price of robustness: budget {_num(por['budget_robust'])} vs "
+                         f"{_num(por['budget_paper_space'])} in the paper's space (x{_num(por['ratio'], '.4g')})")
         lines.append("  baselines (budget to reach w*): " + ", ".join(
             f"{k}={b['expected_payment']:.4g}" if b.get("reaches_target") else f"{k}=unreachable"
             for k, b in res.baselines.items()))
@@ -270,6 +285,7 @@ def _cmd_report(args):
         check_real("--w-max", args.w_max, low=0.0, low_open=True)
     from .report import run_report
     run_report(out, n_agents=args.agents, n_items=args.items, prior=args.prior, w_max=args.w_max,
+               strategy_space=args.strategy_space,
                as_json=args.json, n_jobs=jobs)
     return 0
 
@@ -335,6 +351,9 @@ def build_parser():
     p.add_argument("--maximise-faithfulness", action="store_true",
                    help="choose the target: the largest effort (most faithful aggregation) within --budget "
                         "(excludes --target-effort)")
+    p.add_argument("--robust-to-conventions", action="store_true",
+                   help="also make the index convention unprofitable: a CA column, extended deviations, collusion "
+                        "and coalition constraints; reports the price of robustness")
     p.add_argument("--figure", default=None,
                    help="also write the budget-vs-target figure to this file (.png, .pdf or .svg; its directory "
                         "must exist)")
@@ -346,6 +365,9 @@ def build_parser():
     p.add_argument("--prior", default="normal", help="normal or uniform")
     p.add_argument("--w-max", type=finite_float, default=None, help="optional effort cap (default: derived bounds)")
     p.add_argument("--jobs", type=int, default=2, help="worker processes (-1: all cores)")
+    p.add_argument("--strategy-space", choices=("paper", "extended", "both"), default="both",
+                   help="paper: the paper's table only; extended/both: also the extended-space table (the index "
+                        "convention, collusion-proofness, coalitions) (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print the JSON summary instead of the table")
     p.set_defaults(func=_cmd_report)
     return parser

@@ -83,25 +83,40 @@ How to read the table
                finite; "never" = fails for every z/k (by symmetry).
   z/k omega-BNIC  smallest z/k at which omega-BNIC holds: the exact bifurcation at zero effort where it is
                one (quadratic costs, "exact"), else bisection on certified verdicts to 1e-4 relative.
+  Extended table (spec section 4): the same properties when every agent may also report the public index
+               order (the "convention", probability q per pair): it needs no effort and everyone on it agrees.
+  collusion-proof  every symmetric equilibrium in which all agents are uninformative (zero effort or the
+               convention) pays each agent strictly less than the best informed honest equilibrium.
+  k-coalition  no coalition of k = 2..N agents gains by jointly switching to the convention or to zero effort
+               from the best informed honest equilibrium.
+  survives     which of the paper-space verdicts that held still hold in the extended space.
   holds / fails are decided against stated error bounds; "undet." = within the bound or premise not met
   (report.json gives the reason and the margin)."""
 
 
 def _cell(args):
-    name, cost, agents, items, prior, w_max = args
+    name, cost, agents, items, prior, w_max, space = args
     mech = dict(MECHS)[name]
     g = Game(mech, parse_cost(cost), agents, items, prior, w_max)
     t0 = time.time()
     rep = check_properties(g)
     th_u = uei_threshold(g)
     th_b = omega_bnic_threshold(g)
-    return {"mechanism": name, "cost": cost, "domain": g.domain, "bound": g.bound.to_dict(), **rep.to_dict(),
-            "threshold_UEI": th_u.to_dict(), "threshold_omega_BNIC": th_b.to_dict(),
-            "seconds": time.time() - t0}
+    out = {"mechanism": name, "cost": cost, "domain": g.domain, "bound": g.bound.to_dict(), **rep.to_dict(),
+           "threshold_UEI": th_u.to_dict(), "threshold_omega_BNIC": th_b.to_dict()}
+    if space != "paper":
+        from .extended import check_properties_extended
+        ext = check_properties_extended(g)
+        out["extended"] = {**ext.to_dict(), "equilibria": ext.equilibria.to_dict() if ext.equilibria else None}
+    out["seconds"] = time.time() - t0
+    return out
+
+
+STRATEGY_SPACES = ("paper", "extended", "both")
 
 
 def run_report(out="report", *, n_agents=4, n_items=4, prior="normal", w_max=None, as_json=False, n_jobs=2,
-               **deprecated):
+               strategy_space="both", **deprecated):
     """Run the main job; see the module docstring.  ``n_jobs`` worker processes share the cells.
 
     Every argument is checked, and ``out`` is checked to be a creatable, writable directory, before any
@@ -128,6 +143,8 @@ def run_report(out="report", *, n_agents=4, n_items=4, prior="normal", w_max=Non
     agents = check_int("n_agents", n_agents, low=3, high=2000)
     items = check_int("n_items", n_items, low=3, high=100_000)
     jobs = check_int("n_jobs", n_jobs, low=1, high=64)
+    from agents._validation import check_choice
+    space = check_choice("strategy_space", strategy_space, STRATEGY_SPACES)
     as_prior(prior)
     if w_max is not None:
         w_max = check_real("w_max", w_max, low=0.0, low_open=True)
@@ -137,10 +154,10 @@ def run_report(out="report", *, n_agents=4, n_items=4, prior="normal", w_max=Non
     cells = []
     prog = Progress(len(MECHS) * len(COSTS) + 1, "report")
     summary = {"setting": {"n_agents": agents, "n_items": items, "prior": str(prior), "w_max": w_max,
-                           "z": 1.0, "y_bsst": 0.5, "coherence": "3cycle",
+                           "z": 1.0, "y_bsst": 0.5, "coherence": "3cycle", "strategy_space": space,
                            "effort_domain": "derived effort bound per game" if w_max is None else
                            f"min(derived bound, w_max={w_max})"}, "cells": cells}
-    tasks = [(name, cost, agents, items, prior, w_max) for name, _ in MECHS for cost in COSTS]
+    tasks = [(name, cost, agents, items, prior, w_max, space) for name, _ in MECHS for cost in COSTS]
     order = {(t[0], t[1]): k for k, t in enumerate(tasks)}
 
     def done(cell):
@@ -198,6 +215,25 @@ def run_report(out="report", *, n_agents=4, n_items=4, prior="normal", w_max=Non
               f"{_fmt(c['EC']['holds']):<11} {_fmt(comp):<10} {wstar:<16} {u:<24} {b:<16}")
     if any("warning" in c["omega_BNIC"]["evidence"] for c in cells):
         print(f"* efforts capped at w_max={w_max}: the verdict is for the capped game")
+    if space != "paper":
+        print()
+        print("Extended strategy space (w, f, q): agents may also report the index convention with probability q")
+        hdr = (f"{'mechanism':<9} {'cost':<14} {'UEI':<7} {'omega-BNIC':<11} {'EC literal':<11} "
+               f"{'collusion-proof':<16} {'k-coalition':<12} {'best uninformative':<22} {'survives'}")
+        print(hdr)
+        print("-" * len(hdr))
+        for c in cells:
+            x = c["extended"]
+            un = x["collusion_proof"]["evidence"].get("uninformative_equilibria") or []
+            top = max(un, key=lambda e: e["utility"]) if un else None
+            best = (f"{top['kind']} U={top['utility']:.4g}" if top else "-")
+            lost = [k for k in ("UEI", "omega_BNIC", "EC") if c[k]["holds"] is True and x[k]["holds"] is not True]
+            surv = "all" if not lost else "lost: " + ", ".join(lost)
+            if not any(c[k]["holds"] is True for k in ("UEI", "omega_BNIC", "EC")):
+                surv = "(none held)"
+            print(f"{c['mechanism']:<9} {c['cost']:<14} {_fmt(x['UEI']['holds']):<7} {_fmt(x['omega_BNIC']['holds']):<11} "
+                  f"{_fmt(x['EC']['holds']):<11} {_fmt(x['collusion_proof']['holds']):<16} "
+                  f"{_fmt(x['coalition_proof']['holds']):<12} {best:<22} {surv}")
     print()
     print(EXPLANATION)
     print(f"\nwrote {os.path.join(out, 'report.json')} and figures in {out}/ ({summary['seconds']:.1f}s)")
