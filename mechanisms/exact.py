@@ -1105,8 +1105,11 @@ def _apa3_ext_M(Ta, Tb, d, e, Mba, Mab):
 EXT_APA_MAX_TENSOR_NODES = 1200     # per quality: the tensor grid for priors without a layer-adapted rule
 
 
-def apa3_extended(prior, E_own, qs, E_peer, n_items, refine=1):
-    """APA (3cycle) with convention probabilities, summed over the canonical pairs.
+def _apa3_extended_reference(prior, E_own, qs, E_peer, n_items, refine=1):
+    """The first implementation of :func:`apa3_extended`, kept as the reference of the fast engine
+    (``tests/test_extended_fast.py``, ``benchmarks/bench_extended.py``; ``_EXT_REFERENCE = True`` selects it).
+
+    APA (3cycle) with convention probabilities, summed over the canonical pairs.
 
     Returns ``(Ip, Jp, Jm)``: ``Ip[o, l] = E[G_+]``, ``Jp[o, l, v] = E[G_+ sigmoid(E_peer[v] D)]`` and
     ``Jm[o, l, v] = E[G_- (1 - sigmoid(E_peer[v] D))]`` for own signed effort ``E_own[o]`` and own convention
@@ -1178,6 +1181,275 @@ def apa3_extended(prior, E_own, qs, E_peer, n_items, refine=1):
         Ip[o] = W @ Gp
         Jp[o] = (WSp @ Gp).T
         Jm[o] = (WSm @ Gm).T
+    return Ip, Jp, Jm
+
+
+# --- the fast engine: fused kernel, efforts-only tables cached across calls ------------------------------
+#
+# The payment is a polynomial in every convention probability, but the expensive parts of the integrand are
+# functions of the efforts only: ``T_|e|`` at the outer nodes (two interpolations per node) and, per distinct
+# ``delta = theta_a - theta_b``, the sigmoids and ``expm1`` of the closed form of ``M``.  So
+#
+# * ``T_|e|`` at both qualities is cached per (outer rule, |e|) across calls (``_EXT_T_CACHE``, bounded bytes);
+# * the outer rules repeat every ``delta`` for many midpoints: sigmoids (own and peers') and the ``expm1``
+#   denominators are computed on the distinct ``delta`` only;
+# * one numba pass over the nodes evaluates every own ``q`` and accumulates ``Ip``, ``Jp``, ``Jm`` directly;
+# * the pairs' coherence product ``sum_pairs prod_c (1 - close(c))`` is the complete homogeneous symmetric
+#   polynomial ``h_{m-2}`` of the three per-position factors (every ``(n_below, n_between, n_above)`` with sum
+#   ``m - 2`` is exactly one canonical pair), evaluated by a ``3 (m - 2)``-step recurrence.
+#
+# Same rule and same per-node arithmetic as :func:`_apa3_extended_reference`; only the order of the final sums
+# (and of the coherence polynomial's terms) differs: agreement to rounding (``tests/test_extended_fast.py``).
+
+_EXT_REFERENCE = False       # True: apa3_extended (and the extended helpers in base/statistics) use the reference
+_EXT_T_CACHE: dict = {}
+_EXT_T_CACHE_BYTES = 64 * 2 ** 20      # T_|e| and the per-node tables of the own efforts, across calls
+_EXT_RULE_CACHE: dict = {}
+
+
+@njit(cache=True)
+def _hsym3(n, x, y, z, hb):
+    """Complete homogeneous symmetric polynomial ``h_n(x, y, z)`` (``hb``: scratch of length ``n + 1``)."""
+    if n == 1:
+        return x + y + z
+    if n == 2:
+        h1 = x + y
+        return x * x + y * h1 + z * (h1 + z)
+    if n == 3:
+        x2 = x * x
+        h1 = x + y
+        h2 = x2 + y * h1
+        h3 = x2 * x + y * h2
+        H1 = h1 + z
+        H2 = h2 + z * H1
+        return h3 + z * H2
+    if n == 0:
+        return 1.0
+    hb[0] = 1.0
+    for r in range(1, n + 1):
+        hb[r] = hb[r - 1] * x
+    for r in range(1, n + 1):
+        hb[r] += y * hb[r - 1]
+    for r in range(1, n + 1):
+        hb[r] += z * hb[r - 1]
+    return hb[n]
+
+
+@njit(cache=True)
+def _apa3_ext_nodes(Ta, Tb, sgn, seg, du, e, Su, Ha, Hb, Mba, Mab):
+    """Per node (sorted by ``delta``; segment ``j`` holds the nodes with ``delta = du[j]``): ``H`` at both
+    qualities and ``M[b, a]``, ``M[a, b]`` from the closed form, for own signed effort ``e != 0`` (``T_|e|``
+    at the qualities: ``Ta``, ``Tb``; ``sgn = sign(e)``); ``Su[j]`` = ``sigmoid(e du[j])``.  Same arithmetic as
+    :func:`_apa3_ext_M` and the reference engine."""
+    for j in range(du.shape[0]):
+        x = e * du[j]
+        Su[j] = 0.5 * (1.0 + math.tanh(0.5 * x))
+        if x == 0.0:
+            den_ba = math.inf
+            den_ab = math.inf
+        else:
+            den_ba = -math.expm1(x) if x < 700.0 else math.inf
+            den_ab = -math.expm1(-x) if x > -700.0 else math.inf
+        for k in range(seg[j], seg[j + 1]):
+            ta = sgn * Ta[k]
+            tb = sgn * Tb[k]
+            num = 0.5 * (ta - tb)
+            m_ba = num / den_ba
+            m_ab = -num / den_ab
+            Mba[k] = min(max(m_ba, 0.0), 1.0)
+            Mab[k] = min(max(m_ab, 0.0), 1.0)
+            Ha[k] = 0.5 * (1.0 - ta)
+            Hb[k] = 0.5 * (1.0 - tb)
+
+
+@njit(cache=True, fastmath={"reassoc", "contract", "nsz"})
+def _apa3_ext_qsum(Ha, Hb, Mba, Mab, Su, W, seg, Spu, qs, n, Ip, Jp, Jm):
+    """For every own ``q = qs[l]``: ``G_+``, ``G_-`` at every node (see the reference comment; the pairs'
+    coherence sum is ``h_n`` of the three per-position factors, ``n = m - 2``), summed with the weights ``W``
+    per ``delta`` segment, then against the peers' sigmoids ``Spu[v, j]``: adds to ``Ip[l]``, ``Jp[l, v]``,
+    ``Jm[l, v]``.  (Reassociated sums: agreement with the reference to rounding, not bit for bit.)"""
+    nu = Su.shape[0]
+    nv = Spu.shape[0]
+    GW = np.empty(nu)
+    HW = np.empty(nu)
+    hb = np.empty(n + 1)
+    for l in range(qs.shape[0]):
+        q = qs[l]
+        u = 1.0 - q
+        qu = q * u
+        uu = u * u
+        qq = q * q
+        for j in range(nu):
+            S = Su[j]
+            cp = q + u * S
+            cm = u * (1.0 - S)
+            gw = 0.0
+            hw = 0.0
+            for k in range(seg[j], seg[j + 1]):
+                ha = Ha[k]
+                hbk = Hb[k]
+                mba = uu * Mba[k]
+                mab = uu * Mab[k]
+                x = 1.0 - (qu * hbk + mba)
+                y = 1.0 - mba
+                z = 1.0 - (qu * (1.0 - ha) + mba)
+                a = 1.0 - (qu * ha + mab)
+                b = 1.0 - (qq + qu * (ha + 1.0 - hbk) + mab)
+                c = 1.0 - (qu * (1.0 - hbk) + mab)
+                # complete homogeneous symmetric polynomials h_n(x, y, z), h_n(a, b, c)
+                if n == 1:
+                    sp = x + y + z
+                    sm = a + b + c
+                elif n == 2:
+                    h1 = x + y
+                    sp = x * x + y * h1 + z * (h1 + z)
+                    h1 = a + b
+                    sm = a * a + b * h1 + c * (h1 + c)
+                elif n == 3:
+                    x2 = x * x
+                    h1 = x + y
+                    h2 = x2 + y * h1
+                    H1 = h1 + z
+                    sp = x2 * x + y * h2 + z * (h2 + z * H1)
+                    x2 = a * a
+                    h1 = a + b
+                    h2 = x2 + b * h1
+                    H1 = h1 + c
+                    sm = x2 * a + b * h2 + c * (h2 + c * H1)
+                else:
+                    sp = _hsym3(n, x, y, z, hb)
+                    sm = _hsym3(n, a, b, c, hb)
+                w = W[k]
+                gw += w * sp
+                hw += w * sm
+            GW[j] = cp * gw
+            HW[j] = cm * hw
+        ip = 0.0
+        for j in range(nu):
+            ip += GW[j]
+        Ip[l] += ip
+        for v in range(nv):
+            ap = 0.0
+            am = 0.0
+            for j in range(nu):
+                sv = Spu[v, j]
+                ap += sv * GW[j]
+                am += (1.0 - sv) * HW[j]
+            Jp[l, v] += ap
+            Jm[l, v] += am
+
+
+def _ext_cache_put(cache, limit, key, value):
+    size = sum(v.nbytes for v in value)
+    if size > limit // 4:
+        return
+    total = sum(sum(v.nbytes for v in val) for val in cache.values())
+    while cache and total + size > limit:
+        old = cache.pop(next(iter(cache)))
+        total -= sum(v.nbytes for v in old)
+    cache[key] = value
+
+
+def _ext_rule(prior, kind, mx, refine):
+    """``(key, ta, tb, W, du, seg)``: the outer rule for ``max|eps| = mx`` with its nodes sorted by ``delta``
+    (segment ``j``, nodes ``seg[j]:seg[j + 1]``, has ``delta = du[j]``); cached."""
+    if kind in ("normal", "uniform"):
+        ta, tb, d, W = _apa_outer_rule(prior, kind, mx, refine)
+        key = (repr(prior), kind, float(refine), d.size, float(d[0]), float(d[-1]), float(ta[0]), float(tb[-1]))
+    else:
+        x, w = prior.rule(mx, refine)
+        if x.size > EXT_APA_MAX_TENSOR_NODES:
+            raise ValueError(f"the exact APA engine with convention probabilities would need a {x.size}-node grid "
+                             f"per quality for prior {prior!r} (limit {EXT_APA_MAX_TENSOR_NODES}) at |effort| up to "
+                             f"{mx:g}; use method='mc', a smaller effort, or the 'normal' / 'uniform' prior")
+        key = (repr(prior), "tensor", float(refine), x.size, float(x[0]), float(x[-1]), float(w[0]))
+        ta = tb = d = W = None
+    hit = _EXT_RULE_CACHE.get(key)
+    if hit is None:
+        if d is None:
+            n = x.size
+            ta, tb = np.repeat(x, n), np.tile(x, n)
+            d = ta - tb
+            W = np.outer(w, w).ravel()
+        order = np.argsort(d, kind="stable")
+        du, counts = np.unique(d[order], return_counts=True)
+        seg = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        hit = tuple(np.ascontiguousarray(a) for a in (np.asarray(ta)[order], np.asarray(tb)[order],
+                                                      np.asarray(W, dtype=float)[order], du, seg))
+        if kind not in ("normal", "uniform"):
+            hit = hit + (np.ascontiguousarray(x), np.ascontiguousarray(w))
+        if len(_EXT_RULE_CACHE) >= 8:
+            _EXT_RULE_CACHE.pop(next(iter(_EXT_RULE_CACHE)))
+        _EXT_RULE_CACHE[key] = hit
+    return key, hit
+
+
+def _ext_node_tables(prior, kind, key, rule, e, refine):
+    """``(Su, Ha, Hb, Mba, Mab)`` for own signed effort ``e`` on the sorted rule, cached per (rule, e) across
+    calls (``T_|e|`` is cached per (rule, |e|) as well, so ``-e`` reuses it)."""
+    ck = key + ("nodes", float(e))
+    hit = _EXT_T_CACHE.get(ck)
+    if hit is not None:
+        _EXT_T_CACHE[ck] = _EXT_T_CACHE.pop(ck)          # most recently used last
+        return hit
+    ta, tb, W, du, seg = rule[:5]
+    N = W.size
+    if e == 0.0:
+        half = np.full(N, 0.5)
+        quarter = np.full(N, 0.25)
+        hit = (np.full(du.size, 0.5), half, half, quarter, quarter)
+    else:
+        a = abs(float(e))
+        tk = key + ("T", a)
+        T = _EXT_T_CACHE.get(tk)
+        if T is None:
+            if kind in ("normal", "uniform"):
+                T = (np.ascontiguousarray(_T_values(prior, kind, a, ta, refine, many=True)),
+                     np.ascontiguousarray(_T_values(prior, kind, a, tb, refine, many=True)))
+            else:
+                x, w = rule[5], rule[6]
+                Tx = np.empty(x.size)
+                _T_direct_kernel(x, x, w, a, Tx)
+                # ta, tb are the tensor grid's qualities: T at them through the sorted order
+                pos = np.searchsorted(x, ta)
+                pos_b = np.searchsorted(x, tb)
+                T = (np.ascontiguousarray(Tx[pos]), np.ascontiguousarray(Tx[pos_b]))
+            _ext_cache_put(_EXT_T_CACHE, _EXT_T_CACHE_BYTES, tk, T)
+        Su = np.empty(du.size)
+        Ha, Hb, Mba, Mab = (np.empty(N) for _ in range(4))
+        _apa3_ext_nodes(T[0], T[1], 1.0 if e > 0 else -1.0, seg, du, float(e), Su, Ha, Hb, Mba, Mab)
+        hit = (Su, Ha, Hb, Mba, Mab)
+    _ext_cache_put(_EXT_T_CACHE, _EXT_T_CACHE_BYTES, ck, hit)
+    return hit
+
+
+def apa3_extended(prior, E_own, qs, E_peer, n_items, refine=1):
+    """APA (3cycle) with convention probabilities, summed over the canonical pairs.
+
+    Returns ``(Ip, Jp, Jm)``: ``Ip[o, l] = E[G_+]``, ``Jp[o, l, v] = E[G_+ sigmoid(E_peer[v] D)]`` and
+    ``Jm[o, l, v] = E[G_- (1 - sigmoid(E_peer[v] D))]`` for own signed effort ``E_own[o]`` and own convention
+    probability ``qs[l]``, with ``G_s = Pr(R_i(a,b) = s) Pr((a,b) coherent for i | R_i(a,b) = s)`` summed over
+    pairs.  A peer ``(eps_j, q_j)`` contributes ``q_j Ip + (1 - q_j) (Jp + Jm)`` agreements on coherent pairs.
+
+    The fast engine (see the comment above); :func:`_apa3_extended_reference` is the first implementation, which
+    it agrees with to rounding (``tests/test_extended_fast.py``).
+    """
+    if _EXT_REFERENCE:
+        return _apa3_extended_reference(prior, E_own, qs, E_peer, n_items, refine)
+    E_own = _flush_tiny(np.asarray(E_own, dtype=float)).ravel()
+    E_peer = _flush_tiny(np.asarray(E_peer, dtype=float)).ravel()
+    qs = np.ascontiguousarray(qs, dtype=float).ravel()
+    kind = _kind(prior)
+    mx = _max_abs(E_own, E_peer)
+    key, rule = _ext_rule(prior, kind, mx, refine)
+    W, du, seg = rule[2], rule[3], rule[4]
+    Spu = np.ascontiguousarray(_s(E_peer[:, None] * du[None, :]))         # (n_peer, n_delta)
+    Ip = np.zeros((E_own.size, qs.size))
+    Jp = np.zeros((E_own.size, qs.size, E_peer.size))
+    Jm = np.zeros((E_own.size, qs.size, E_peer.size))
+    for o in range(E_own.size):
+        Su, Ha, Hb, Mba, Mab = _ext_node_tables(prior, kind, key, rule, float(E_own[o]), refine)
+        _apa3_ext_qsum(Ha, Hb, Mba, Mab, Su, W, seg, Spu, qs, n_items - 2, Ip[o], Jp[o], Jm[o])
     return Ip, Jp, Jm
 
 
