@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -52,6 +53,49 @@ class PaymentResult:
 
     def __float__(self):
         return float(self.expected_payment)
+
+
+def _ext_reference() -> bool:
+    """``mechanisms.exact._EXT_REFERENCE``: the first (slow) implementation of the extended engine."""
+    from . import exact
+    return exact._EXT_REFERENCE
+
+
+@lru_cache(maxsize=None)
+def _cheb_fit_matrix(d):
+    """``F`` with ``vals @ F`` = the Chebyshev coefficients (in ``x = 2q - 1``) of the degree-``d`` polynomial
+    with values ``vals`` at :meth:`Mechanism._cheb_q_nodes` (``numpy``'s ``chebfit`` applied to the unit vectors)."""
+    nodes = Mechanism._cheb_q_nodes(d)
+    F = np.polynomial.chebyshev.chebfit(2.0 * nodes - 1.0, np.eye(d + 1), d).T
+    F.setflags(write=False)
+    return F
+
+
+@lru_cache(maxsize=None)
+def _shifted_chebyshev_matrix(d):
+    """``T`` with row ``k`` = the monomial coefficients in ``q`` of ``T_k(2q - 1)`` (integers, built exactly)."""
+    rows = [[1], [-1, 2]]
+    for _ in range(2, d + 1):
+        a, b = rows[-1], rows[-2]
+        nxt = [0] * (len(a) + 1)
+        for i, c in enumerate(a):            # 2 (2q - 1) T_k
+            nxt[i] -= 2 * c
+            nxt[i + 1] += 4 * c
+        for i, c in enumerate(b):
+            nxt[i] -= c
+        rows.append(nxt)
+    T = np.zeros((d + 1, d + 1))
+    for k in range(d + 1):
+        T[k, :len(rows[k])] = [float(c) for c in rows[k]]
+    T.setflags(write=False)
+    return T
+
+
+def _cheb_to_monomial(vals, d):
+    """Monomial coefficients in ``q`` from the values at :meth:`Mechanism._cheb_q_nodes`: Chebyshev coefficients
+    (well conditioned), then the exact integer change of basis (as accurate as the reference's per-row
+    ``Chebyshev.convert``, about 1000x cheaper)."""
+    return (vals @ _cheb_fit_matrix(d)) @ _shifted_chebyshev_matrix(d)
 
 
 class Mechanism:
@@ -251,7 +295,9 @@ class Mechanism:
         d = self.convention_degree(n_items)
         nodes = self._cheb_q_nodes(d)
         vals = self._ext_values(own, nodes, peers, pq, n_items, prior, refine)       # (n_own, d + 1)
-        return np.polynomial.chebyshev.chebfit(2.0 * nodes - 1.0, vals.T, d).T
+        if _ext_reference():
+            return np.polynomial.chebyshev.chebfit(2.0 * nodes - 1.0, vals.T, d).T
+        return vals @ _cheb_fit_matrix(d)
 
     def extended_curve(self, own_eps, own_q, peers_eps, peers_q, n_items, prior="normal", refine=1) -> np.ndarray:
         """Exact ``E[M_i]`` for every own signed effort ``own_eps[a]`` and own convention probability ``own_q[b]``
@@ -271,7 +317,9 @@ class Mechanism:
         if oq.size <= d + 1:
             return self._ext_values(own, oq, peers, pq, n_items, prior, refine)
         c = self._ext_cheb(own, peers, pq, n_items, prior, refine)
-        return np.polynomial.chebyshev.chebval(2.0 * oq - 1.0, c.T)
+        if _ext_reference():
+            return np.polynomial.chebyshev.chebval(2.0 * oq - 1.0, c.T)
+        return c @ np.polynomial.chebyshev.chebvander(2.0 * oq - 1.0, d).T
 
     def convention_polynomial(self, own_eps, peers_eps, peers_q, n_items, prior="normal", refine=1) -> np.ndarray:
         """Coefficients ``c_0..c_d`` (shape ``(len(own_eps), d + 1)``, ``d =`` :meth:`convention_degree`) with
@@ -287,6 +335,10 @@ class Mechanism:
         if d == 1:
             v = self._ext_values(own, np.array([0.0, 1.0]), peers, pq, n_items, prior, refine)
             return np.stack([v[:, 0], v[:, 1] - v[:, 0]], axis=1)
+        if not _ext_reference():      # values at the Chebyshev nodes -> monomial coefficients: one linear map
+            nodes = self._cheb_q_nodes(d)
+            vals = self._ext_values(own, nodes, peers, pq, n_items, prior, refine)
+            return _cheb_to_monomial(vals, d)
         c = self._ext_cheb(own, peers, pq, n_items, prior, refine)
         out = np.empty_like(c)
         for r in range(c.shape[0]):

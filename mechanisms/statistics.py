@@ -96,6 +96,31 @@ def statistic_features_extended(own_eps, own_q, peers_eps, peers_q, n_items, pri
     """
     from agents._validation import check_int
     prior = as_prior(prior)
+    if not _ext_reference():
+        key = (repr(prior), int(n_items), float(refine)) + tuple(
+            np.ascontiguousarray(np.atleast_1d(np.asarray(a, dtype=float)).ravel()).tobytes()
+            for a in (own_eps, own_q, peers_eps, peers_q))
+        hit = _FEATURES_CACHE.get(key)
+        if hit is None:
+            hit = _statistic_features_extended(own_eps, own_q, peers_eps, peers_q, n_items, prior, refine)
+            if len(_FEATURES_CACHE) >= 64:
+                _FEATURES_CACHE.pop(next(iter(_FEATURES_CACHE)))
+            _FEATURES_CACHE[key] = hit
+        return hit.copy()
+    return _statistic_features_extended(own_eps, own_q, peers_eps, peers_q, n_items, prior, refine)
+
+
+# The columns of a designed rule (and the solvers' repeated queries) ask for the same features: memoised.
+_FEATURES_CACHE: dict = {}
+
+
+def _ext_reference():
+    from . import exact
+    return exact._EXT_REFERENCE
+
+
+def _statistic_features_extended(own_eps, own_q, peers_eps, peers_q, n_items, prior, refine):
+    from agents._validation import check_int
     own = np.atleast_1d(np.asarray(own_eps, dtype=float)).ravel()
     oq = np.atleast_1d(np.asarray(own_q, dtype=float)).ravel()
     peers = np.atleast_1d(np.asarray(peers_eps, dtype=float)).ravel()
