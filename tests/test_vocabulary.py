@@ -94,3 +94,19 @@ def test_cli_errors_name_the_typed_flag_not_the_keyword(capsys):
     assert main(["payoff", "--effort", "1", "--peer-effort", "1", "--agents", "2"]) == 2
     err = capsys.readouterr().err
     assert "--agents" in err and "n_agents" not in err
+
+
+def test_renamed_keywords_warn_and_still_work(tmp_path):
+    # run_report(agents=, items=, jobs=) -> n_agents, n_items, n_jobs: the old names warn, and are honoured
+    # (checked before any work: a bad value is refused and nothing is created)
+    from equilibria.report import run_report
+
+    with pytest.warns(DeprecationWarning, match="n_agents"):
+        with pytest.raises(ValueError, match="n_agents"):
+            run_report(str(tmp_path / "r"), agents=2)
+    with pytest.warns(DeprecationWarning, match="n_jobs"):
+        with pytest.raises(ValueError, match="n_jobs"):
+            run_report(str(tmp_path / "r"), jobs=0)
+    with pytest.raises(TypeError, match="nonsense"):
+        run_report(str(tmp_path / "r"), nonsense=1)
+    assert not (tmp_path / "r").exists()
