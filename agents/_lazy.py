@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import importlib
 import sys
+import types
 
 DISTRIBUTION = "feedback-mechanisms"
 
@@ -64,4 +65,20 @@ def attach(package: str, path: str, extra_all=()):
     def __dir__():
         return sorted(set(names) | set(vars(sys.modules[package])) | {"__version__"})
 
+    # A public name that is also its submodule's name (``equilibria.best_response``): once the submodule is
+    # imported, the import system binds the *module* to the package attribute, and PEP 562's __getattr__ is
+    # no longer consulted.  The package's module class resolves such names to the object itself.
+    clash = {n for n, mod in table.items() if n == mod}
+    mod = sys.modules.get(package)
+    if clash and mod is not None and type(mod) is types.ModuleType:
+        mod.__class__ = type("_LazyPackage", (types.ModuleType,), {"__getattribute__": _resolver(clash)})
     return __getattr__, __dir__, names
+
+
+def _resolver(clash):
+    def __getattribute__(self, name):
+        value = types.ModuleType.__getattribute__(self, name)
+        if name in clash and isinstance(value, types.ModuleType):
+            return getattr(value, name)
+        return value
+    return __getattribute__
