@@ -437,7 +437,7 @@ def design_robust_rule(target_effort: float, cost="quadratic:0.1", *, n_agents: 
                     U(w_u, h, 0 | 0) >= U(0, h, 0 | 0) + eps  (the paper's UEI; see below)
                     U(all at (0, q)) <= U(w*) - eps_c      for q in ROBUST_Q (collusion: every uninformative
                                                            symmetric profile pays less than the target)
-                    U(member of k on (0, q_c)) <= U(w*)   for k = 2..N, q_c in {0, 1} (coalitions)
+                    U(member of k on (0, q_c)) <= U(w*) - eps_c   for k = 2..N, q_c in {0, 1} (coalitions)
                     phi(w*) . y <= budget                  (optional)
 
     Extended UEI (effort beats the convention against zero-effort peers) is not imposed: against fair-coin peers
@@ -507,7 +507,7 @@ def design_robust_rule(target_effort: float, cost="quadratic:0.1", *, n_agents: 
                 pq = np.array([q_dev] * (k - 1) + [0.0] * (n_agents - k))
                 ph = np.stack([m.extended_curve([0.0], [q_dev], pe, pq, n_items, prior)[0, 0] for m in comps])
                 groups[f"coalition of {k} on {name}: each member pays less than at the target"] = \
-                    (phi_t - ph) / scale @ y >= (float(c(w_star)) + (eps_c if k == n_agents else 0.0)) / scale
+                    (phi_t - ph) / scale @ y >= (float(c(w_star)) + eps_c) / scale
         if w_u is not None:
             phi_u = phi([w_u], [0.0], 0.0, 0.0)[0, 0]
             # the paper's UEI (zero effort, q = 0): against fair-coin peers every column but own coherence is
