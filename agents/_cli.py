@@ -54,7 +54,7 @@ def _tracked(cls):
         namespace.given_flags = given
         cls.__call__(self, parser, namespace, values, option_string)
 
-    return type(cls.__name__, (cls,), {"__call__": __call__})
+    return type(cls.__name__, (cls,), {"__call__": __call__, "_tracks_given": True})
 
 
 class Parser(argparse.ArgumentParser):
@@ -64,11 +64,13 @@ class Parser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", DefaultsFormatter)
         super().__init__(*args, **kwargs)
 
-    def add_argument(self, *args, **kwargs):
-        action = super().add_argument(*args, **kwargs)
-        if action.option_strings and not isinstance(action, (argparse._HelpAction, argparse._VersionAction)):
-            action.__class__ = _tracked(type(action))
-        return action
+    def parse_known_args(self, args=None, namespace=None):
+        # every option action (also those added through argument groups) records when it is typed
+        for action in self._actions:
+            if (action.option_strings and not getattr(action, "_tracks_given", False)
+                    and not isinstance(action, (argparse._HelpAction, argparse._VersionAction))):
+                action.__class__ = _tracked(type(action))
+        return super().parse_known_args(args, namespace)
 
     def error(self, message):
         sys.stderr.write(f"{self.prog}: error: {_one_line(message)}\n")

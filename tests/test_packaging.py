@@ -20,7 +20,7 @@ def test_console_scripts_point_at_the_cli_mains():
         assert callable(getattr(importlib.import_module(module), func))
 
 
-@pytest.mark.parametrize("package", ["agents", "mechanisms", "equilibria"])
+@pytest.mark.parametrize("package", ["agents", "mechanisms", "equilibria", "crowd_sft"])
 def test_version_single_source(package):
     import importlib
     from importlib.metadata import PackageNotFoundError, version
