@@ -718,6 +718,58 @@ def _T_direct(prior, e, u, refine):
     return out
 
 
+@njit(cache=True)
+def _cheb_weights(u, lo, h, n_pan, xs, bw, kidx, L):
+    """The barycentric interpolation of :func:`_cheb_eval` as a fixed linear map: ``_cheb_eval(u)[i] =
+    sum_j L[i, j] vals[kidx[i], j]`` (to rounding) for every table ``vals`` on the same panels.  The weights
+    depend only on the points and the panels, not on the effort: computed once per outer rule."""
+    n = xs.shape[0]
+    for i in range(u.shape[0]):
+        for j in range(n):
+            L[i, j] = 0.0
+        t = (u[i] - lo) / h
+        k = int(math.floor(t))
+        if k < 0:
+            kidx[i] = 0
+            L[i, 0] = 1.0
+            continue
+        if k >= n_pan:
+            kidx[i] = n_pan - 1
+            L[i, n - 1] = 1.0
+            continue
+        kidx[i] = k
+        x = 2.0 * (t - k) - 1.0
+        hit = -1
+        den = 0.0
+        for j in range(n):
+            dx = x - xs[j]
+            if dx == 0.0:
+                hit = j
+                break
+            q = bw[j] / dx
+            L[i, j] = q
+            den += q
+        if hit >= 0:
+            for j in range(n):
+                L[i, j] = 0.0
+            L[i, hit] = 1.0
+        else:
+            for j in range(n):
+                L[i, j] = L[i, j] / den
+
+
+@njit(cache=True)
+def _cheb_apply(kidx, L, vals, out):
+    """``out[i] = sum_j L[i, j] vals[kidx[i], j]`` (see :func:`_cheb_weights`)."""
+    n = L.shape[1]
+    for i in range(kidx.shape[0]):
+        k = kidx[i]
+        acc = 0.0
+        for j in range(n):
+            acc += L[i, j] * vals[k, j]
+        out[i] = acc
+
+
 def _T_values(prior, kind, e, u, refine, many=False):
     """``T(u) = E_c[tanh(e (c - u) / 2)]`` for ``e > 0`` at the points ``u``, to a relative accuracy of
     about ``1e-15`` of ``max |T|`` also for tiny ``e`` (``T = O(e)``: no cancellation).  ``many=True``:
@@ -1236,11 +1288,11 @@ def _hsym3(n, x, y, z, hb):
 
 
 @njit(cache=True)
-def _apa3_ext_nodes(Ta, Tb, sgn, seg, du, e, Su, Ha, Hb, Mba, Mab):
+def _apa3_ext_nodes(Tu, ia, ib, sgn, seg, du, e, Su, Ha, Hb, Mba, Mab):
     """Per node (sorted by ``delta``; segment ``j`` holds the nodes with ``delta = du[j]``): ``H`` at both
     qualities and ``M[b, a]``, ``M[a, b]`` from the closed form, for own signed effort ``e != 0`` (``T_|e|``
-    at the qualities: ``Ta``, ``Tb``; ``sgn = sign(e)``); ``Su[j]`` = ``sigmoid(e du[j])``.  Same arithmetic as
-    :func:`_apa3_ext_M` and the reference engine."""
+    at the qualities: ``Tu[ia[k]]``, ``Tu[ib[k]]``; ``sgn = sign(e)``); ``Su[j]`` = ``sigmoid(e du[j])``.  Same
+    arithmetic as :func:`_apa3_ext_M` and the reference engine."""
     for j in range(du.shape[0]):
         x = e * du[j]
         Su[j] = 0.5 * (1.0 + math.tanh(0.5 * x))
@@ -1251,8 +1303,8 @@ def _apa3_ext_nodes(Ta, Tb, sgn, seg, du, e, Su, Ha, Hb, Mba, Mab):
             den_ba = -math.expm1(x) if x < 700.0 else math.inf
             den_ab = -math.expm1(-x) if x > -700.0 else math.inf
         for k in range(seg[j], seg[j + 1]):
-            ta = sgn * Ta[k]
-            tb = sgn * Tb[k]
+            ta = sgn * Tu[ia[k]]
+            tb = sgn * Tu[ib[k]]
             num = 0.5 * (ta - tb)
             m_ba = num / den_ba
             m_ab = -num / den_ab
@@ -1351,8 +1403,9 @@ def _ext_cache_put(cache, limit, key, value):
 
 
 def _ext_rule(prior, kind, mx, refine):
-    """``(key, ta, tb, W, du, seg)``: the outer rule for ``max|eps| = mx`` with its nodes sorted by ``delta``
-    (segment ``j``, nodes ``seg[j]:seg[j + 1]``, has ``delta = du[j]``); cached."""
+    """``(key, (tu, ia, ib, W, du, seg))``: the outer rule for ``max|eps| = mx`` with its nodes sorted by
+    ``delta`` (segment ``j``, nodes ``seg[j]:seg[j + 1]``, has ``delta = du[j]``) and its qualities
+    ``theta_a = tu[ia]``, ``theta_b = tu[ib]`` (``tu`` the distinct ones); cached."""
     if kind in ("normal", "uniform"):
         ta, tb, d, W = _apa_outer_rule(prior, kind, mx, refine)
         key = (repr(prior), kind, float(refine), d.size, float(d[0]), float(d[-1]), float(ta[0]), float(tb[-1]))
@@ -1374,11 +1427,24 @@ def _ext_rule(prior, kind, mx, refine):
         order = np.argsort(d, kind="stable")
         du, counts = np.unique(d[order], return_counts=True)
         seg = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        hit = tuple(np.ascontiguousarray(a) for a in (np.asarray(ta)[order], np.asarray(tb)[order],
+        # the qualities repeat (both rules: theta_b runs over the same values as theta_a; the uniform rule's
+        # midpoints are shared by many deltas): T is evaluated once per distinct quality
+        tu, inv = np.unique(np.concatenate([np.asarray(ta)[order], np.asarray(tb)[order]]), return_inverse=True)
+        inv = inv.ravel().astype(np.int64)
+        hit = tuple(np.ascontiguousarray(a) for a in (tu, inv[:d.size], inv[d.size:],
                                                       np.asarray(W, dtype=float)[order], du, seg))
-        if kind not in ("normal", "uniform"):
-            hit = hit + (np.ascontiguousarray(x), np.ascontiguousarray(w))
-        if len(_EXT_RULE_CACHE) >= 8:
+        # the tensor grid's own rule (T's quadrature nodes), None for the layer-adapted rules
+        hit = hit + ((np.ascontiguousarray(x), np.ascontiguousarray(w)) if kind not in ("normal", "uniform")
+                     else None,)
+        if kind == "normal":
+            # T's piecewise Chebyshev interpolant has the same panels for every effort: its barycentric
+            # weights at the distinct qualities are a fixed (sparse) linear map, applied per effort
+            lo, h, n_pan, xs, bw, _ = _T_normal_interpolant(prior, 1.0, float(refine))
+            kidx = np.empty(tu.size, dtype=np.int64)
+            L = np.empty((tu.size, xs.size))
+            _cheb_weights(hit[0], lo, h, n_pan, xs, bw, kidx, L)
+            hit = hit + ((lo, h, n_pan, kidx, L),)
+        if len(_EXT_RULE_CACHE) >= 4:
             _EXT_RULE_CACHE.pop(next(iter(_EXT_RULE_CACHE)))
         _EXT_RULE_CACHE[key] = hit
     return key, hit
@@ -1392,7 +1458,7 @@ def _ext_node_tables(prior, kind, key, rule, e, refine):
     if hit is not None:
         _EXT_T_CACHE[ck] = _EXT_T_CACHE.pop(ck)          # most recently used last
         return hit
-    ta, tb, W, du, seg = rule[:5]
+    tu, ia, ib, W, du, seg = rule[:6]
     N = W.size
     if e == 0.0:
         half = np.full(N, 0.5)
@@ -1403,21 +1469,19 @@ def _ext_node_tables(prior, kind, key, rule, e, refine):
         tk = key + ("T", a)
         T = _EXT_T_CACHE.get(tk)
         if T is None:
-            if kind in ("normal", "uniform"):
-                T = (np.ascontiguousarray(_T_values(prior, kind, a, ta, refine, many=True)),
-                     np.ascontiguousarray(_T_values(prior, kind, a, tb, refine, many=True)))
+            interp = _T_normal_interpolant(prior, a, float(refine)) if kind == "normal" else None
+            if interp is not None and interp[:3] == rule[7][:3]:        # the same panels (always, today)
+                T = (np.empty(tu.size),)
+                _cheb_apply(rule[7][3], rule[7][4], interp[5], T[0])
+            elif kind in ("normal", "uniform"):
+                T = (np.ascontiguousarray(_T_values(prior, kind, a, tu, refine, many=True)),)
             else:
-                x, w = rule[5], rule[6]
-                Tx = np.empty(x.size)
-                _T_direct_kernel(x, x, w, a, Tx)
-                # ta, tb are the tensor grid's qualities: T at them through the sorted order
-                pos = np.searchsorted(x, ta)
-                pos_b = np.searchsorted(x, tb)
-                T = (np.ascontiguousarray(Tx[pos]), np.ascontiguousarray(Tx[pos_b]))
+                T = (np.empty(tu.size),)
+                _T_direct_kernel(tu, rule[6][0], rule[6][1], a, T[0])
             _ext_cache_put(_EXT_T_CACHE, _EXT_T_CACHE_BYTES, tk, T)
         Su = np.empty(du.size)
         Ha, Hb, Mba, Mab = (np.empty(N) for _ in range(4))
-        _apa3_ext_nodes(T[0], T[1], 1.0 if e > 0 else -1.0, seg, du, float(e), Su, Ha, Hb, Mba, Mab)
+        _apa3_ext_nodes(T[0], ia, ib, 1.0 if e > 0 else -1.0, seg, du, float(e), Su, Ha, Hb, Mba, Mab)
         hit = (Su, Ha, Hb, Mba, Mab)
     _ext_cache_put(_EXT_T_CACHE, _EXT_T_CACHE_BYTES, ck, hit)
     return hit
@@ -1442,7 +1506,7 @@ def apa3_extended(prior, E_own, qs, E_peer, n_items, refine=1):
     kind = _kind(prior)
     mx = _max_abs(E_own, E_peer)
     key, rule = _ext_rule(prior, kind, mx, refine)
-    W, du, seg = rule[2], rule[3], rule[4]
+    W, du, seg = rule[3], rule[4], rule[5]
     Spu = np.ascontiguousarray(_s(E_peer[:, None] * du[None, :]))         # (n_peer, n_delta)
     Ip = np.zeros((E_own.size, qs.size))
     Jp = np.zeros((E_own.size, qs.size, E_peer.size))
