@@ -161,7 +161,7 @@ def main_shapley(args) -> int:
     if method == "kernel":
         out["kernel_variant"] = args.kernel_variant
     if args.game == "true":
-        out["tournament"] = {"groups": args.groups, "grouping": args.grouping, "rounds": args.rounds,
+        out["tournament"] = {"n_groups": args.groups, "grouping": args.grouping, "rounds": args.rounds,
                              "small_coalitions": args.small_coalitions, "seed": f"SeedSequence({args.seed}, spawn_key=(1,))"}
     if args.compare_points:
         from .analysis import points_vs_shapley

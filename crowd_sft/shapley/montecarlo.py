@@ -202,7 +202,7 @@ def _zobrist(n: int) -> np.ndarray:
     return z
 
 
-_REPEAT_RISK = 1e-15
+_REPEAT_RISK = 1e-12
 
 
 @lru_cache(maxsize=256)
@@ -213,9 +213,10 @@ def _hash_sizes(n: int, max_calls: int, max_evaluations: int) -> np.ndarray:
     one uniformly random coalition of each size, and an estimation makes at most
     ``W = (max_calls + max_evaluations) / (n - 1) + 2`` walks (calls are capped at ``max_calls``
     after a round, and one round adds at most ``max_evaluations`` calls). A size ``s`` at which
-    ``W`` uniform ``s``-subsets repeat with probability below 1e-15 (``W^2 / (2 C(n, s))``) is
+    ``W`` uniform ``s``-subsets repeat with probability below 1e-12 (``W^2 / (2 C(n, s))``) is
     counted without hashing; over all such sizes the count is wrong with probability below
-    ``n * 1e-15`` -- far below the chance of a 64-bit hash collision for ``n > 64``. For
+    ``n * 1e-12`` -- below the chance of a 64-bit hash collision among the hashed coalitions
+    (``~ evaluations^2 / 2^65``) that counting by hashing accepts anyway for ``n > 64``. For
     ``n <= 20`` (where all ``2^n`` coalitions can be seen) every size is hashed.
     """
     check = np.ones(n + 1, dtype=np.bool_)
@@ -233,8 +234,11 @@ class _HashSet:
     """A set of uint64 coalition hashes in a compiled open-addressing table: counts unique
     coalitions exactly like a Python set of the same hashes, without boxing every hash."""
 
-    def __init__(self):
-        self.table = np.zeros(1 << 12, dtype=np.uint64)
+    def __init__(self, expected: int = 0):
+        size = 1 << 12
+        while size < min(2 * int(expected), 1 << 22):  # pre-sized (no rehashing) up to 32 MB
+            size *= 2
+        self.table = np.zeros(size, dtype=np.uint64)
         self.count = 0
 
     def update(self, hashes) -> None:
@@ -579,7 +583,7 @@ def monte_carlo_shapley(game, *, seed=None, target_se: float | None = None, max_
     stats: _Stats | None = None
     evaluations = 0
     ext_const = None
-    seen = _HashSet()  # fast path: hashes of the non-empty coalitions evaluated so far
+    seen = _HashSet(max_evaluations if use_fast else 0)  # fast path: hashes of the coalitions evaluated so far
     ext_evals = 0
     if extremes:
         if use_fast:
