@@ -892,6 +892,9 @@ def agreement_correlation_table(prior, E1, E2, refine=1):
     return (F1 * wd[None, :]) @ F2.T
 
 
+_BSST_T_CACHE: dict = {}
+
+
 def bsst_A_table(prior, E, refine=1):
     """``A[p, q] = E_u[T_p(u) T_q(u)]`` for all signed efforts in ``E`` (see module docstring)."""
     E = np.asarray(E, dtype=float)
@@ -905,8 +908,21 @@ def bsst_A_table(prior, E, refine=1):
     u, w = _bsst_outer_rule(prior, kind, _max_abs(E), refine)
     vals = np.unique(np.abs(E))
     Tv = {}
+    key0 = (repr(prior), kind, float(refine), u.size, float(u[0]), float(u[-1]))
     for a in vals:
-        Tv[a] = np.zeros(u.size) if a == 0.0 else _T_values(prior, kind, float(a), u, refine)
+        if a == 0.0:
+            Tv[a] = np.zeros(u.size)
+            continue
+        # T rows are memoised (the same values; the extended solvers and the designed rules' columns ask for
+        # the same efforts many times)
+        key = key0 + (float(a),)
+        row = _BSST_T_CACHE.get(key)
+        if row is None:
+            row = _T_values(prior, kind, float(a), u, refine)
+            if len(_BSST_T_CACHE) >= 4096:
+                _BSST_T_CACHE.pop(next(iter(_BSST_T_CACHE)))
+            _BSST_T_CACHE[key] = row
+        Tv[a] = row
     T = np.stack([Tv[abs(e)] if e >= 0 else -Tv[abs(e)] for e in E]) if E.size else np.zeros((0, u.size))
     return (T * w[None, :]) @ T.T
 
@@ -1236,25 +1252,29 @@ def _apa3_extended_reference(prior, E_own, qs, E_peer, n_items, refine=1):
     return Ip, Jp, Jm
 
 
-# --- the fast engine: fused kernel, efforts-only tables cached across calls ------------------------------
+# --- the fast engine: effort-only tables cached across calls, one pass per own q -------------------------
 #
 # The payment is a polynomial in every convention probability, but the expensive parts of the integrand are
-# functions of the efforts only: ``T_|e|`` at the outer nodes (two interpolations per node) and, per distinct
-# ``delta = theta_a - theta_b``, the sigmoids and ``expm1`` of the closed form of ``M``.  So
+# functions of the efforts only.  So
 #
-# * ``T_|e|`` at both qualities is cached per (outer rule, |e|) across calls (``_EXT_T_CACHE``, bounded bytes);
-# * the outer rules repeat every ``delta`` for many midpoints: sigmoids (own and peers') and the ``expm1``
-#   denominators are computed on the distinct ``delta`` only;
-# * one numba pass over the nodes evaluates every own ``q`` and accumulates ``Ip``, ``Jp``, ``Jm`` directly;
-# * the pairs' coherence product ``sum_pairs prod_c (1 - close(c))`` is the complete homogeneous symmetric
-#   polynomial ``h_{m-2}`` of the three per-position factors (every ``(n_below, n_between, n_above)`` with sum
-#   ``m - 2`` is exactly one canonical pair), evaluated by a ``3 (m - 2)``-step recurrence.
+# * the outer rule is sorted by ``delta = theta_a - theta_b`` once (``_EXT_RULE_CACHE``): sigmoids (own and
+#   peers') and the ``expm1`` denominators of ``M`` are computed per distinct ``delta`` only, and the weighted
+#   sums of a ``delta`` segment are taken before the peers' sigmoids multiply them;
+# * ``T_|e|`` is evaluated once per distinct quality (``theta_b`` runs over the same values as ``theta_a``); for
+#   the normal prior its piecewise Chebyshev interpolant has the same panels for every effort, so the
+#   barycentric weights at the rule's qualities are precomputed per rule and applied per effort (no divisions);
+# * ``T_|e|`` and the per-node tables ``H_a, H_b, M[b, a], M[a, b]`` of an own effort are cached per (rule,
+#   effort) across calls (``_EXT_T_CACHE``, bounded bytes): the solvers revisit efforts at many ``q``;
+# * one numba pass per own ``q`` evaluates ``G_+, G_-`` at every node; the pairs' coherence sum
+#   ``sum_pairs prod_c (1 - close(c))`` is the complete homogeneous symmetric polynomial ``h_{m-2}`` of the three
+#   per-position factors (every ``(n_below, n_between, n_above)`` with sum ``m - 2`` is exactly one canonical
+#   pair).
 #
-# Same rule and same per-node arithmetic as :func:`_apa3_extended_reference`; only the order of the final sums
-# (and of the coherence polynomial's terms) differs: agreement to rounding (``tests/test_extended_fast.py``).
+# Same rule and same per-node formulas as :func:`_apa3_extended_reference`; the order of the sums (and of the
+# interpolation's and coherence polynomial's terms) differs: agreement to rounding, about ``1e-14`` relative
+# (``tests/test_extended_fast.py``; timings in ``benchmarks/bench_extended.py``).
 
 _EXT_REFERENCE = False       # True: apa3_extended (and the extended helpers in base/statistics) use the reference
-_EXT_T_CACHE: dict = {}
 _EXT_T_CACHE_BYTES = 64 * 2 ** 20      # T_|e| and the per-node tables of the own efforts, across calls
 _EXT_RULE_CACHE: dict = {}
 
@@ -1391,15 +1411,36 @@ def _apa3_ext_qsum(Ha, Hb, Mba, Mab, Su, W, seg, Spu, qs, n, Ip, Jp, Jm):
             Jm[l, v] += am
 
 
-def _ext_cache_put(cache, limit, key, value):
-    size = sum(v.nbytes for v in value)
-    if size > limit // 4:
-        return
-    total = sum(sum(v.nbytes for v in val) for val in cache.values())
-    while cache and total + size > limit:
-        old = cache.pop(next(iter(cache)))
-        total -= sum(v.nbytes for v in old)
-    cache[key] = value
+class _ByteCache(dict):
+    """A dict of tuples of arrays, least recently used first, bounded by ``limit`` bytes (running total)."""
+
+    def __init__(self, limit):
+        super().__init__()
+        self.limit = limit
+        self.nbytes = 0
+
+    def clear(self):
+        super().clear()
+        self.nbytes = 0
+
+    def touch(self, key):
+        hit = super().pop(key, None)
+        if hit is not None:
+            super().__setitem__(key, hit)
+        return hit
+
+    def put(self, key, value):
+        size = sum(v.nbytes for v in value)
+        if size > self.limit // 4 or key in self:
+            return
+        while self and self.nbytes + size > self.limit:
+            old = super().pop(next(iter(self)))
+            self.nbytes -= sum(v.nbytes for v in old)
+        super().__setitem__(key, value)
+        self.nbytes += size
+
+
+_EXT_T_CACHE = _ByteCache(_EXT_T_CACHE_BYTES)
 
 
 def _ext_rule(prior, kind, mx, refine):
@@ -1454,9 +1495,8 @@ def _ext_node_tables(prior, kind, key, rule, e, refine):
     """``(Su, Ha, Hb, Mba, Mab)`` for own signed effort ``e`` on the sorted rule, cached per (rule, e) across
     calls (``T_|e|`` is cached per (rule, |e|) as well, so ``-e`` reuses it)."""
     ck = key + ("nodes", float(e))
-    hit = _EXT_T_CACHE.get(ck)
+    hit = _EXT_T_CACHE.touch(ck)                          # most recently used last
     if hit is not None:
-        _EXT_T_CACHE[ck] = _EXT_T_CACHE.pop(ck)          # most recently used last
         return hit
     tu, ia, ib, W, du, seg = rule[:6]
     N = W.size
@@ -1478,12 +1518,12 @@ def _ext_node_tables(prior, kind, key, rule, e, refine):
             else:
                 T = (np.empty(tu.size),)
                 _T_direct_kernel(tu, rule[6][0], rule[6][1], a, T[0])
-            _ext_cache_put(_EXT_T_CACHE, _EXT_T_CACHE_BYTES, tk, T)
+            _EXT_T_CACHE.put(tk, T)
         Su = np.empty(du.size)
         Ha, Hb, Mba, Mab = (np.empty(N) for _ in range(4))
         _apa3_ext_nodes(T[0], ia, ib, 1.0 if e > 0 else -1.0, seg, du, float(e), Su, Ha, Hb, Mba, Mab)
         hit = (Su, Ha, Hb, Mba, Mab)
-    _ext_cache_put(_EXT_T_CACHE, _EXT_T_CACHE_BYTES, ck, hit)
+    _EXT_T_CACHE.put(ck, hit)
     return hit
 
 
