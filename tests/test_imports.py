@@ -70,3 +70,17 @@ def test_public_names_resolve_and_dir_lists_them():
         assert set(pkg.__all__) <= set(dir(pkg))
         with pytest.raises(AttributeError):
             getattr(pkg, "no_such_name")
+
+
+def test_names_shared_with_their_submodule_stay_the_public_object():
+    # equilibria.best_response is a function *and* a submodule: after the submodule is imported (here
+    # through equilibria.symmetric) the package attribute must still be the function (regression: the
+    # import system binds the module there, which PEP 562's __getattr__ does not see)
+    code = ("import inspect, equilibria.symmetric, equilibria\n"
+            "from equilibria import best_response\n"
+            "import mechanisms.principal, mechanisms\n"
+            "print(inspect.isfunction(best_response), inspect.isfunction(equilibria.best_response), "
+            "inspect.isfunction(mechanisms.principal_utility))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["True", "True", "True"]
