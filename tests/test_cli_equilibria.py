@@ -97,3 +97,22 @@ def test_report_refuses_bad_output_before_any_work(tmp_path, capsys):
     # a bad argument after --out: the directory is not created
     code, out, err = cli(capsys, ["report", "--out", str(tmp_path / "new"), "--agents", "2"])
     assert code == 2 and "--agents" in err and not (tmp_path / "new").exists()
+
+
+def test_help_shows_the_defaults_of_the_code(capsys):
+    # the defaults in --help come from the parser (a formatter), so they cannot go stale (issue 13: --tol)
+    import argparse
+
+    from equilibria.__main__ import build_parser
+
+    subs = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    for name, sub in subs.items():
+        code, out, err = cli(capsys, [name, "--help"])
+        assert code == 0, err
+        flat = " ".join(out.split())
+        for action in sub._actions:
+            if action.option_strings and action.default not in (None, False, argparse.SUPPRESS):
+                assert f"(default: {action.default})" in flat, (name, action.dest)
+    tol = {name: next(a.default for a in sub._actions if a.dest == "tol") for name, sub in subs.items()
+           if any(a.dest == "tol" for a in sub._actions)}
+    assert tol == {"best-response": 1e-9, "equilibria": 1e-7, "check": 1e-7, "threshold": 1e-4}
