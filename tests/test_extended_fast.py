@@ -123,3 +123,17 @@ def test_memoised_features_are_copies():
     a[...] = -1.0
     b = statistic_features_extended([1.0], [0.2], [1.0, 1.0], 0.1, 3)
     assert np.all(b >= 0.0)
+
+
+def test_byte_cache_is_bounded_and_lru():
+    c = X._ByteCache(4 * 800)
+    for k in range(6):
+        c.put(k, (np.zeros(100),))                      # 800 bytes each
+    assert list(c) == [2, 3, 4, 5] and c.nbytes == 3200
+    assert c.touch(2) is not None and list(c) == [3, 4, 5, 2]
+    c.put(6, (np.zeros(100),))
+    assert list(c) == [4, 5, 2, 6] and c.nbytes == 3200
+    c.put(7, (np.zeros(1000),))                         # larger than a quarter of the limit: not stored
+    assert 7 not in c
+    c.clear()
+    assert c.nbytes == 0 and not c
