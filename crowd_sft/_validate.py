@@ -97,7 +97,7 @@ def check_seed(value, name: str = "seed", *, allow_objects: bool = True):
     if isinstance(value, Integral) and not isinstance(value, bool) and 0 <= int(value) <= MAX_SEED:
         return int(value)
     what = "a non-negative integer" + (" (or None, a SeedSequence or a Generator)" if allow_objects else
-                                       f" <= 2**128 - 1")
+                                       " <= 2**128 - 1")
     raise ValueError(f"{name} must be {what}; got {value!r}")
 
 

@@ -20,7 +20,7 @@ import json
 import math
 import sys
 
-from agents._cli import finite_float, given, refuse
+from agents._cli import finite_float, refuse
 
 from ._constants import BUNDLED_USERS, EVALUATIONS, GROUPINGS, KERNEL_VARIANTS, METHODS, SAMPLERS, SMALL_COALITION_RULES
 from ._validate import MAX_EVALUATIONS, MAX_KERNEL_SAMPLES, MAX_ROUNDS, MAX_SEED
