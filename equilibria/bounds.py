@@ -158,7 +158,10 @@ def term_structure(mechanism, n_agents: int, n_items: int):
     if isinstance(mechanism, BSST):
         return [Terms(P * (n_items - 2) * N1 * (N1 - 1), mechanism.z, 1, 3)], True
     if isinstance(mechanism, (DG13, CA)):
-        return [Terms(P * N1, 2.0 * mechanism.z, P, 2 * P)], True
+        # 1 + agreement - penalty: the agreement reads two reports (i's and j's on one pair); the penalty is an
+        # average of events that each read two reports (i's on one pair, j's on another), and a bound that
+        # holds for each averaged event holds for the average
+        return [Terms(P * N1, mechanism.z, 1, 2), Terms(P * N1, mechanism.z, 1, 2)], True
     if isinstance(mechanism, StatisticRule):
         tp, tt = mechanism.n_terms(n_agents, n_items)
         out = []
