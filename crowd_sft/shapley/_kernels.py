@@ -476,7 +476,7 @@ def _published_values(masks, users, e, code, v0, total, out):
 
 @njit(cache=True)
 def _published_tail(n, sizes, keys, samples_left, num_paired, users, e, code, v0, diff, total, q_mat, v_cnt,
-                    m_coef, acc):
+                    m_coef, acc, sizes_final):
     """The sampled part of the published KernelSHAP on the published game, fused: design, coalition
     values and the moments of the constrained least squares, without forming the ``k x n`` design.
 
@@ -494,7 +494,8 @@ def _published_tail(n, sizes, keys, samples_left, num_paired, users, e, code, v0
     with ``coef(row) = [ey, s, (n - s) ey + s (ey - diff)]`` (``ey = v(row) - v0``, ``s = |row|``).
     ``acc`` receives ``[G, gc0, gc1, gc2, count sum, sum(c s), sum(c s (ey - diff)), rows]``.
     Cost per draw ``O(s^2 + s d)`` (``s <= n/2``, the drawn side). Returns the number of uniforms
-    of ``keys`` used, or -1 if ``keys`` ran out (the caller draws the rest and calls again).
+    of ``keys`` used, or -1 if ``keys`` ran out, or ``sizes`` did while it is not ``sizes_final``
+    (the caller extends them from the same stream and calls again).
     """
     seen = dict()
     seen[(np.uint64(0), np.uint64(0))] = -1  # types the dict; the empty set is never drawn
@@ -502,7 +503,9 @@ def _published_tail(n, sizes, keys, samples_left, num_paired, users, e, code, v0
     cap = samples_left + 1
     vals_s = np.empty(cap)
     vals_c = np.empty(cap)
-    perm = np.empty(n, dtype=np.int64)
+    perm = np.arange(n)
+    swap_to = np.empty(n, dtype=np.int64)
+    members = np.empty(n, dtype=np.int64)
     sub = np.empty(d)
     k = 0
     n_new = 0
@@ -515,12 +518,11 @@ def _published_tail(n, sizes, keys, samples_left, num_paired, users, e, code, v0
         pos += 1
         if off + size > nkeys:
             return -1
-        for i in range(n):
-            perm[i] = i
-        for i in range(size):
+        for i in range(size):  # partial Fisher-Yates; perm is the identity again after each draw
             j = i + int(keys[off + i] * (n - i))
             if j > n - 1:
                 j = n - 1
+            swap_to[i] = j
             tmp = perm[i]
             perm[i] = perm[j]
             perm[j] = tmp
@@ -533,6 +535,12 @@ def _published_tail(n, sizes, keys, samples_left, num_paired, users, e, code, v0
                 w0 |= one << np.uint64(p)
             else:
                 w1 |= one << np.uint64(p - 64)
+            members[i] = p
+        for i in range(size - 1, -1, -1):  # undo the swaps: O(size) instead of resetting n entries
+            j = swap_to[i]
+            tmp = perm[i]
+            perm[i] = perm[j]
+            perm[j] = tmp
         key = (w0, w1)
         idx = -2
         if key in seen:
@@ -546,7 +554,7 @@ def _published_tail(n, sizes, keys, samples_left, num_paired, users, e, code, v0
                 sub[t] = 0.0
             for i in range(size):
                 for t in range(d):
-                    sub[t] += users[perm[i], t]
+                    sub[t] += users[members[i], t]
             vals_s[idx] = _score_sum(sub, size, e, code)
             if size < n:
                 for t in range(d):
@@ -586,13 +594,15 @@ def _published_tail(n, sizes, keys, samples_left, num_paired, users, e, code, v0
             c2 -= g2
             step = 2.0
         for a in range(size):
-            ia = perm[a]
+            ia = members[a]
             m_coef[ia, 0] += c0
             m_coef[ia, 1] += c1
             m_coef[ia, 2] += c2
             if paired:
                 v_cnt[ia] += 1.0
             for b in range(a, size):  # each unordered pair once; the caller symmetrises
-                q_mat[ia, perm[b]] += step
+                q_mat[ia, members[b]] += step
+    if samples_left > 0 and not sizes_final:
+        return -1
     acc[7] = k
     return off

@@ -268,8 +268,9 @@ def _size_cdf(num_full, weight_vector, num_paired):
 
 
 def _first_draws(samples_left: int) -> int:
-    """Draws whose keys are generated up front (each new draw takes >= 1 sample; more on demand)."""
-    return samples_left + 16
+    """Draws whose sizes and keys are generated up front (a new paired draw takes 2 samples, a repeat
+    none: 0.6 covers the paper's crowd sizes; more are drawn on demand)."""
+    return int(0.6 * samples_left) + 64
 
 
 def _published_fused(game, n_samples: int, rng: np.random.Generator, lars_r, v0: float, fx: float):
@@ -302,22 +303,24 @@ def _published_fused(game, n_samples: int, rng: np.random.Generator, lars_r, v0:
     samples_left = n_samples - rows
     if num_full != num_subset_sizes and samples_left > 0:
         cdf = _size_cdf(num_full, weight_vector, num_paired)
-        sizes = cdf.searchsorted(rng.random(4 * samples_left), side="right").astype(np.int64) + num_full + 1
-        ends = np.cumsum(sizes)
-        # the keys follow the size uniforms in the stream; draw those the design will likely use
-        # (each new draw takes >= 1 sample) and continue the stream if it needs more
-        first = max(1, min(sizes.size, _first_draws(samples_left)))
-        keys = rng.random(int(ends[first - 1]))
+        u = rng.random(4 * samples_left)  # shap's 4 * samples_left size draws, all taken from the stream
+        # sizes and Fisher-Yates keys (which follow in the stream) for the draws the design will likely
+        # use; if it needs more, both are extended from the same stream and the pass is repeated
+        first = max(1, min(u.size, _first_draws(samples_left)))
+        sizes = cdf.searchsorted(u[:first], side="right").astype(np.int64) + num_full + 1
+        keys = rng.random(int(sizes.sum()))
         while True:
             q_mat = np.zeros((n, n))
             v_cnt = np.zeros(n)
             m_coef = np.zeros((n, 3))
             acc = np.zeros(8)
+            final = sizes.size == u.size
             used = _published_tail(n, sizes, keys, samples_left, num_paired, users, e, code, v0, diff, total,
-                                   q_mat, v_cnt, m_coef, acc)
-            if used >= 0 or keys.size >= ends[-1]:
+                                   q_mat, v_cnt, m_coef, acc, final)
+            if used >= 0 or final:
                 break
-            keys = np.concatenate([keys, rng.random(int(ends[-1]) - keys.size)])
+            sizes = cdf.searchsorted(u, side="right").astype(np.int64) + num_full + 1
+            keys = np.concatenate([keys, rng.random(int(sizes.sum()) - keys.size)])
         f = float(weight_vector[num_full:].sum()) / acc[4]
         q_full = q_mat + q_mat.T
         q_full[np.diag_indices(n)] -= np.diag(q_mat)
