@@ -148,7 +148,7 @@ def test_weighted_rule_is_the_weighted_sum():
     assert abs(mean - want) < 4 * se
     from equilibria.bounds import term_structure
     terms, flip = term_structure(r, 3, 3)
-    assert len(terms) == 2 and flip
+    assert len(terms) == 3 and flip          # PPA agreement; CA agreement and penalty
 
 
 @settings(max_examples=15, deadline=None)
