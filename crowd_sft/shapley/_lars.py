@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
-from scipy.linalg import cho_solve, solve_triangular
 
 __all__ = ["lars_active_set", "lars_active_set_fast"]
 
@@ -48,6 +47,8 @@ def lars_active_set(X=None, y=None, *, max_iter: int, Gram=None, Xy=None, n_samp
     list of int
         Feature indices in the order LARS added them.
     """
+    from scipy.linalg import cho_solve, solve_triangular  # the reference path only: workers skip scipy
+
     if Gram is None:
         X = np.array(X, dtype=np.float64, order="F", copy=True)
         y = np.asarray(y, dtype=np.float64)
