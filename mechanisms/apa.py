@@ -54,7 +54,7 @@ class APA(Mechanism):
     min_items = 3
 
     def __init__(self, z: float = 1.0, coherence: str = "3cycle"):
-        self.z = check_real("z", z, low=0.0, low_open=True)
+        self.z = check_real("z", z, low=0.0, low_open=True, high=1e250)  # payments stay finite
         self.coherence = check_choice("coherence", coherence, COHERENCE_RULES)
 
     def params(self):

@@ -52,7 +52,7 @@ class _ChanceCorrected(Mechanism):
     min_items = 3
 
     def __init__(self, z: float = 1.0):
-        self.z = check_real("z", z, low=0.0, low_open=True)
+        self.z = check_real("z", z, low=0.0, low_open=True, high=1e250)  # payments stay finite
 
     def n_terms(self, n_agents, n_items):
         return comb(n_items, 2) * (n_agents - 1)

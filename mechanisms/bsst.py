@@ -40,8 +40,8 @@ class BSST(Mechanism):
     min_items = 3
 
     def __init__(self, z: float = 1.0, y: float = 0.5):
-        self.z = check_real("z", z, low=0.0, low_open=True)
-        self.y = check_real("y", y, low=0.0, low_open=True)
+        self.z = check_real("z", z, low=0.0, low_open=True, high=1e250)  # payments stay finite
+        self.y = check_real("y", y, low=0.0, low_open=True, high=1e250)
         if not self.y < self.z:
             raise ValueError(f"y must satisfy 0 < y < z for BSST (got z={self.z!r}, y={self.y!r})")
 

@@ -178,6 +178,10 @@ def _api():
     one = Strategy(1.0)
     return [
         (lambda: Strategy(1e308), "effort"),
+        (lambda: PPA(z=1e308), "z"),                       # payments would overflow to inf
+        (lambda: Strategy(1.0, "honest", convention_prob=1.5), "convention_prob"),
+        (lambda: Game(PPA(), "quadratic:0.1", 3, 3).mechanism.extended_curve([1.0], [2.0], [1.0, 1.0], [0.0, 0.0], 3),
+         "own_q"),
         (lambda: Strategy(-1.0), "effort"),
         (lambda: Strategy(math.nan), "effort"),
         (lambda: Strategy(1.0, "lie"), "report"),
