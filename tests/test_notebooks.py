@@ -2,17 +2,21 @@
 
 The notebooks are executed with nbclient on the ``python3`` kernel (ipykernel, a test extra), 120 s per cell at
 most, with matplotlib on the non-interactive Agg backend (the notebooks also use ``%matplotlib inline``).
+Each notebook runs in its own kernel process, so they are executed two at a time (the machines this suite
+targets have two cores) by one module-scoped fixture; each notebook is still its own test.
 New notebooks (``notebooks/*.ipynb``) are picked up automatically.
 """
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+#: kernels at once (each is a separate process)
+PARALLEL = 2
 
 
 def test_notebooks_exist():
@@ -28,13 +32,37 @@ def test_notebook_is_stripped(path):
                        f"(e.g. jupyter nbconvert --clear-output --inplace {path.name})")
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_notebook_runs(path, monkeypatch):
-    monkeypatch.setenv("MPLBACKEND", "Agg")          # inherited by the kernel process
+def _execute(path):
+    """Run one notebook; return ``None`` or the first error as a string."""
+    import asyncio
+
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    asyncio.set_event_loop(asyncio.new_event_loop())     # a worker thread has no event loop of its own
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=120, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
-    client.execute()                                  # raises CellExecutionError on the first failing cell
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        return str(exc)[-3000:]
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    assert not errors, f"{path.name}: {errors[0].ename}: {errors[0].evalue}" if errors else ""
-    assert os.environ["MPLBACKEND"] == "Agg"
+    return f"{errors[0].ename}: {errors[0].evalue}" if errors else None
+
+
+@pytest.fixture(scope="module")
+def executed():
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MPLBACKEND", "Agg")                        # inherited by the kernel processes
+    try:
+        with ThreadPoolExecutor(max_workers=PARALLEL) as ex:
+            results = dict(zip(NOTEBOOKS, ex.map(_execute, NOTEBOOKS)))
+    finally:
+        mp.undo()
+    return results
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_runs(path, executed):
+    assert executed[path] is None, f"{path.name}: {executed[path]}"
