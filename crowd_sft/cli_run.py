@@ -242,18 +242,22 @@ MAX_SEEDS = 10_000
 
 def _cmd_experiment1(args) -> int:
     _check_int(args, "targets", 1, MAX_TARGETS)
-    _check_int(args, "samples", 1, MAX_SAMPLES)
+    if given(args, "pool_size") == "--samples":
+        sys.stderr.write("python -m crowd_sft experiment1: warning: --samples is deprecated here; use --pool-size "
+                         "(--samples means Monte Carlo trials elsewhere, docs/vocabulary.md)\n")
+    _check_int(args, "pool_size", 1, MAX_SAMPLES)
     _check_int(args, "clones", 1, 1000)
     _check_int(args, "iterations", 1, 1000)
     _check_int(args, "seeds", 2, MAX_SEEDS, " (a confidence interval needs two seeds)")
     _check_int(args, "seed", 0, MAX_SEED, " (a non-negative integer)")
-    if args.targets * args.samples > MAX_TARGETS * 1000:
-        raise ValueError(f"--targets {args.targets} x --samples {args.samples} = {args.targets * args.samples:,} "
+    if args.targets * args.pool_size > MAX_TARGETS * 1000:
+        flag = given(args, "pool_size") or "--pool-size"
+        raise ValueError(f"--targets {args.targets} x {flag} {args.pool_size} = {args.targets * args.pool_size:,} "
                          f"sample embeddings, more than the limit {MAX_TARGETS * 1000:,}; use fewer")
     import numpy as np
 
     from .experiment1 import reduction_over_seeds, run_experiment1, synthetic_targets
-    base, targets = synthetic_targets(n_targets=args.targets, k=args.samples, seed=args.seed)
+    base, targets = synthetic_targets(n_targets=args.targets, k=args.pool_size, seed=args.seed)
     out = []
     for k, (name, samples) in enumerate(targets.items()):
         r = run_experiment1(samples, base, clones=args.clones, iterations=args.iterations,
@@ -319,7 +323,9 @@ def add_parser(subparsers) -> None:
 
     e = subparsers.add_parser("experiment1", help="Section III: single- vs multi-model selection (vector space)")
     e.add_argument("--targets", type=int, default=28, help=f"synthetic targets, 1..{MAX_TARGETS}")
-    e.add_argument("--samples", type=int, default=100, help=f"k nearest neighbours per target, 1..{MAX_SAMPLES}")
+    e.add_argument("--pool-size", "--samples", dest="pool_size", type=int, default=100,
+                   help=f"sample pool: k nearest-neighbour samples per target, 1..{MAX_SAMPLES} "
+                        "(--samples is a deprecated alias: elsewhere --samples counts Monte Carlo trials)")
     e.add_argument("--clones", type=int, default=3, help="clones per iteration")
     e.add_argument("--iterations", type=int, default=3, help="selection iterations")
     e.add_argument("--seed", type=int, default=0, help="root seed, a non-negative integer")

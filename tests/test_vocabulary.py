@@ -64,8 +64,14 @@ def test_crowd_sft_parsers_follow_the_vocabulary(name):
     _check(PARSERS[name])
 
 
+# deprecated aliases kept for old command lines: (flag, the canonical option it aliases)
+DEPRECATED = {("--samples", "--pool-size")}
+
+
 def _check(parser):
     for flag, action in _options(parser):
+        if any(flag == old and new in action.option_strings for old, new in DEPRECATED):
+            continue
         assert flag not in AVOID, f"{flag}: use the vocabulary's word (docs/vocabulary.md)"
         assert re.fullmatch(r"-h|--[a-z0-9]+(-[a-z0-9]+)*", flag), f"{flag}: lower-case words joined by '-'"
         if flag in CANONICAL:

@@ -58,7 +58,7 @@ def test_cli_experiment1_json(capsys):
 def test_cli_experiment1_exhausted_pool_is_one_line_exit_2(capsys):
     from crowd_sft.__main__ import main
 
-    assert main(["experiment1", "--targets", "2", "--samples", "10", "--clones", "2", "--iterations", "5"]) == 2
+    assert main(["experiment1", "--targets", "2", "--pool-size", "10", "--clones", "2", "--iterations", "5"]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1 and "iterations=5 with clones=2" in err
 
@@ -77,3 +77,15 @@ def test_published_vs_accurate_same_tournaments(tmp_path):
     assert (tmp_path / "beyond_published_vs_accurate.png").stat().st_size > 0
     assert "accurate" in (tmp_path / "beyond_published_vs_accurate.svg").read_text()
     assert (tmp_path / "published_vs_accurate.csv").read_text().startswith("grouping,evaluation,n,")
+
+
+def test_cli_experiment1_samples_is_a_deprecated_alias_of_pool_size(capsys):
+    from crowd_sft.__main__ import main
+
+    args = ["experiment1", "--targets", "1", "--clones", "2", "--iterations", "1", "--seeds", "2", "--json"]
+    assert main(args + ["--pool-size", "12"]) == 0
+    new, err_new = capsys.readouterr()
+    assert main(args + ["--samples", "12"]) == 0
+    old, err_old = capsys.readouterr()
+    assert new == old and err_new == ""
+    assert "--samples is deprecated" in err_old and "--pool-size" in err_old
