@@ -160,9 +160,14 @@ def main_shapley(args) -> int:
     }
     if method == "kernel":
         out["kernel_variant"] = args.kernel_variant
+    # the keys before docs/vocabulary.md, kept one release for scripts that read them
+    out.update(eval=args.evaluation, users=int(args.users),
+               deprecated_keys={"eval": "evaluation", "users": "n_users"})
     if args.game == "true":
         out["tournament"] = {"n_groups": args.groups, "grouping": args.grouping, "rounds": args.rounds,
-                             "small_coalitions": args.small_coalitions, "seed": f"SeedSequence({args.seed}, spawn_key=(1,))"}
+                             "small_coalitions": args.small_coalitions, "seed": f"SeedSequence({args.seed}, spawn_key=(1,))",
+                             "groups": args.groups}
+        out["deprecated_keys"]["tournament.groups"] = "tournament.n_groups"
     if args.compare_points:
         from .analysis import points_vs_shapley
 
