@@ -223,11 +223,17 @@ def best_response(game: Game, peers, *, agent: int = 0, n_grid: int = 61, tol: f
     # a deterministic function of its inputs: the property checks ask for the same responses again
     # (the equilibria's certificates, UEI's zero-effort peers, EC's base profile)
     key = (tuple(np.sort(peers_eps).tolist()), agent, n_grid, tol, refine, certify)
+    return memoised(game, key, lambda: _best_response(game, peers_eps, agent, n_grid, tol, refine, certify))
+
+
+def memoised(game, key, compute):
+    """``compute()`` once per ``key`` per game (a bounded memo on the game: best responses are deterministic
+    functions of their inputs, and the property checks ask for the same ones again)."""
     memo = game.__dict__.setdefault("_br_memo", {})
     if key not in memo:
         if len(memo) > 256:
             memo.clear()
-        memo[key] = _best_response(game, peers_eps, agent, n_grid, tol, refine, certify)
+        memo[key] = compute()
     return memo[key]
 
 

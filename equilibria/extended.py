@@ -39,7 +39,7 @@ from scipy.optimize import minimize_scalar
 from agents import DISHONEST, HONEST, Strategy
 from agents._validation import check_int, check_real
 
-from .best_response import _cell_upper_bounds
+from .best_response import _cell_upper_bounds, memoised
 from .game import BRACKET_REFINE, Game
 from .properties import Verdict, _decide, _no_bound_verdict, engine_error
 
@@ -233,12 +233,7 @@ def extended_best_response(game: Game, peers, *, agent: int = 0, n_grid: int = 4
     tol = check_real("tol", tol, low=0.0, low_open=True)
     pe, pq = _peer_arrays(game, peers)
     key = ("ext", tuple(pe.tolist()), tuple(pq.tolist()), agent, n_grid, tol, certify)
-    memo = game.__dict__.setdefault("_br_memo", {})
-    if key not in memo:
-        if len(memo) > 256:
-            memo.clear()
-        memo[key] = _extended_best_response(game, pe, pq, agent, n_grid, tol, certify)
-    return memo[key]
+    return memoised(game, key, lambda: _extended_best_response(game, pe, pq, agent, n_grid, tol, certify))
 
 
 def _extended_best_response(game, pe, pq, agent, n_grid, tol, certify):
@@ -1002,7 +997,7 @@ def extended_threshold(game: Game, prop: str, *, r_min: float = 1e-3, r_max: flo
     """
     from agents._validation import check_choice
 
-    from .thresholds import Threshold, _unit_game
+    from .thresholds import Threshold, _unit_game, scan_and_bisect
     prop = check_choice("property", prop, EXTENDED_PROPERTIES)
     r_min = check_real("r_min", r_min, low=0.0, low_open=True)
     r_max = check_real("r_max", r_max, low=r_min, low_open=True)
@@ -1024,29 +1019,5 @@ def extended_threshold(game: Game, prop: str, *, r_min: float = 1e-3, r_max: flo
         return Threshold(prop, math.inf, "symmetry (flat payment)", notes=[
             "strategy space: extended; the payment against zero-effort peers depends neither on effort nor on the "
             "convention probability: UEI never holds"])
-    rs = np.geomspace(r_min, r_max, n_scan)
-    ok = []
-    for r in rs:
-        ok.append(verdict(float(r)))
-        if ok[-1] is True:
-            break
-    if not any(v is True for v in ok):
-        return Threshold(prop, math.inf, "certified verdicts (extended space)", notes=notes + [
-            f"{prop} does not hold for any scanned z/k in [{r_min:g}, {r_max:g}]"])
-    k = [v is True for v in ok].index(True)
-    if k == 0:
-        return Threshold(prop, r_min, "certified verdicts (extended space)",
-                         notes=notes + [f"already holds at the smallest ratio scanned ({r_min:g})"])
-    lo, hi = float(rs[k - 1]), float(rs[k])
-    while hi / lo > 1 + rtol:
-        mid = math.sqrt(lo * hi)
-        v = verdict(mid)
-        if v is True:
-            hi = mid
-        elif v is False:
-            lo = mid
-        else:
-            notes.append(f"undetermined verdict at z/k = {mid:.8g}: the threshold is bracketed by [{lo:.8g}, {hi:.8g}]")
-            break
-    notes.append(f"bisection on certified verdicts: fails at {lo:.8g}, holds at {hi:.8g}")
-    return Threshold(prop, float(hi), "bisection on certified verdicts (extended space)", notes=notes)
+    return scan_and_bisect(prop, verdict, r_min, r_max, n_scan, rtol, notes,
+                           label="certified verdicts (extended space)")

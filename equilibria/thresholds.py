@@ -193,20 +193,29 @@ def omega_bnic_threshold(game: Game, *, r_min: float = 1e-3, r_max: float = 1e3,
                                  "confirmed by certified verdicts", float(r_b), expr, notes=notes + [
                                      "also fails at 0.5x and 0.8x the local value"])
             notes.append("the verdict also holds further below the local value: bisection on certified verdicts")
-    rs = np.geomspace(r_min, r_max, n_scan)
-    ok = []
-    for r in rs:        # upwards, stopping at the first ratio where it holds (large ratios are costly:
-        ok.append(verdict(float(r)))     # cheap effort means a wide effort domain)
-        if ok[-1] is True:
-            break
     notes.append(f"scan of ratios in [{r_min:g}, {r_max:g}] (geometric, {n_scan} points, upwards until the "
                  "verdict holds) with certified verdicts")
+    # large ratios are costly (cheap effort means a wide effort domain): the scan goes upwards and stops
+    return scan_and_bisect("omega_BNIC", verdict, r_min, r_max, n_scan, rtol, notes, r_b, expr)
+
+
+def scan_and_bisect(prop, verdict, r_min, r_max, n_scan, rtol, notes, sympy_z_over_k=None, expr=None,
+                    label="certified verdicts") -> Threshold:
+    """The smallest ratio in ``[r_min, r_max]`` at which ``verdict(r)`` is True: a geometric scan upwards that
+    stops at the first ratio where it holds, then bisection to relative ``rtol`` between the last failing and
+    the first holding ratio (an undetermined verdict stops the bisection and says so)."""
+    rs = np.geomspace(r_min, r_max, n_scan)
+    ok = []
+    for r in rs:
+        ok.append(verdict(float(r)))
+        if ok[-1] is True:
+            break
     if not any(v is True for v in ok):
-        return Threshold("omega_BNIC", math.inf, "certified verdicts", r_b, expr, notes=notes +
-                         [f"omega-BNIC does not hold for any scanned z/k in [{r_min:g}, {r_max:g}]"])
+        return Threshold(prop, math.inf, label, sympy_z_over_k, expr, notes=notes +
+                         [f"{prop} does not hold for any scanned z/k in [{r_min:g}, {r_max:g}]"])
     k = [v is True for v in ok].index(True)
     if k == 0:
-        return Threshold("omega_BNIC", r_min, "certified verdicts", r_b, expr,
+        return Threshold(prop, r_min, label, sympy_z_over_k, expr,
                          notes=notes + [f"already holds at the smallest ratio scanned ({r_min:g})"])
     lo, hi = float(rs[k - 1]), float(rs[k])
     while hi / lo > 1 + rtol:
@@ -223,7 +232,7 @@ def omega_bnic_threshold(game: Game, *, r_min: float = 1e-3, r_max: float = 1e3,
     if any(v is True for v in ok[:k]):
         notes.append("the verdict is not monotone in z/k on the scan: the first crossing is reported")
     notes.append(f"bisection on certified verdicts: fails at {lo:.8g}, holds at {hi:.8g}")
-    return Threshold("omega_BNIC", float(hi), "bisection on certified verdicts", r_b, expr, notes=notes)
+    return Threshold(prop, float(hi), f"bisection on {label}", sympy_z_over_k, expr, notes=notes)
 
 
 def threshold(game: Game, prop: str, **kw) -> Threshold:
