@@ -11,3 +11,11 @@ from hypothesis import HealthCheck, settings
 settings.register_profile("project", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("ci", parent=settings.get_profile("project"), derandomize=True)
 settings.load_profile("ci" if os.environ.get("CI") else "project")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Start the notebooks' kernels early when their tests are selected (see tests/test_notebooks.py)."""
+    for item in items:
+        if getattr(item, "originalname", None) == "test_notebook_runs":
+            item.module.start_in_background()
+            break

@@ -2,8 +2,9 @@
 
 The notebooks are executed with nbclient on the ``python3`` kernel (ipykernel, a test extra), 120 s per cell at
 most, with matplotlib on the non-interactive Agg backend (the notebooks also use ``%matplotlib inline``).
-Each notebook runs in its own kernel process, so they are executed two at a time (the machines this suite
-targets have two cores) by one module-scoped fixture; each notebook is still its own test.
+Each notebook runs in its own kernel process: they start in a background thread as soon as collection
+shows they will run (``tests/conftest.py``), one kernel at a time, so they use the second core while the
+rest of the suite runs; each notebook is still its own test, which waits for its result.
 New notebooks (``notebooks/*.ipynb``) are picked up automatically.
 """
 import os
@@ -15,8 +16,6 @@ import pytest
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
-#: kernels at once (each is a separate process)
-PARALLEL = 2
 
 
 def test_notebooks_exist():
@@ -44,25 +43,29 @@ def _execute(path):
     client = NotebookClient(nb, timeout=120, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     try:
-        client.execute()
+        client.execute(env={**os.environ, "MPLBACKEND": "Agg"})     # the kernel's environment only
     except CellExecutionError as exc:
         return str(exc)[-3000:]
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     return f"{errors[0].ename}: {errors[0].evalue}" if errors else None
 
 
-@pytest.fixture(scope="module")
-def executed():
-    mp = pytest.MonkeyPatch()
-    mp.setenv("MPLBACKEND", "Agg")                        # inherited by the kernel processes
-    try:
-        with ThreadPoolExecutor(max_workers=PARALLEL) as ex:
-            results = dict(zip(NOTEBOOKS, ex.map(_execute, NOTEBOOKS)))
-    finally:
-        mp.undo()
-    return results
+_FUTURES: dict = {}
+
+
+def start_in_background():
+    """Start executing every notebook, one kernel at a time, in a background thread.
+
+    Called by ``tests/conftest.py`` once collection shows the notebook tests will run: the kernels then
+    work while the rest of the suite runs on the other core, and :func:`test_notebook_runs` only waits."""
+    if not _FUTURES:
+        ex = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notebooks")
+        _FUTURES.update({p: ex.submit(_execute, p) for p in NOTEBOOKS})
+        ex.shutdown(wait=False)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_notebook_runs(path, executed):
-    assert executed[path] is None, f"{path.name}: {executed[path]}"
+def test_notebook_runs(path):
+    start_in_background()                 # no-op when conftest started it
+    error = _FUTURES[path].result()
+    assert error is None, f"{path.name}: {error}"
