@@ -14,8 +14,13 @@ settings.load_profile("ci" if os.environ.get("CI") else "project")
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """Start the notebooks' kernels early when their tests are selected (see tests/test_notebooks.py)."""
+    """Start the notebooks' kernels early when their tests are selected (see tests/test_notebooks.py), and run
+    the crowd_sft tests last: the Crowd-SFT notebooks run first in the background, so on a fresh checkout they
+    compile (and cache) the numba kernels those tests need while the main process runs the other tests."""
+    if config.option.collectonly:
+        return
     for item in items:
         if getattr(item, "originalname", None) == "test_notebook_runs":
             item.module.start_in_background()
+            items.sort(key=lambda it: it.nodeid.startswith("tests/crowd_sft/"))     # stable: order kept otherwise
             break
