@@ -3,18 +3,9 @@ import json
 
 import pytest
 
-from equilibria.__main__ import main
+from tests.test_cli_equilibria import cli
 
 PPA = ["--mechanism", "ppa", "--agents", "3", "--items", "3", "--cost", "quadratic:0.1"]
-
-
-def cli(capsys, args):
-    try:
-        code = main(list(args))
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_best_response_against_the_convention(capsys):
