@@ -130,26 +130,5 @@ def check_out_dir(path, name: str = "out_dir") -> str:
     return path
 
 
-def check_scheduler(address, name: str = "scheduler", timeout: float = 3.0) -> None:
-    """A Dask scheduler address ``tcp://HOST:PORT`` that accepts a connection within ``timeout`` s.
-
-    Fails fast with one message instead of Dask's 30-second connection timeout and traceback.
-    """
-    import socket
-    from urllib.parse import urlsplit
-
-    text = str(address)
-    url = urlsplit(text if "://" in text else "tcp://" + text)
-    try:
-        host, port = url.hostname, url.port
-    except ValueError:
-        host = port = None
-    if url.scheme not in ("tcp", "tls") or not host or port is None:
-        raise ValueError(f"{name} must be an address tcp://HOST:PORT; got {text!r}")
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            pass
-    except OSError as exc:
-        reason = exc.strerror or exc.__class__.__name__
-        raise ValueError(f"{name} {text!r} is not reachable ({reason}); start the scheduler or use dask_local "
-                         "/ local processes") from None
+# one definition, shared with the executor (agents._parallel, used by crowd_sft and equilibria)
+from agents._parallel import check_scheduler  # noqa: E402,F401
