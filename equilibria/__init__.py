@@ -18,6 +18,7 @@ from agents._lazy import attach as _attach
 # nor cvxpy, and ``python -m equilibria --help`` starts fast. Add a new public name to these lines and to
 # ``__all__``.
 if TYPE_CHECKING:
+    from .atlas import Atlas, atlas
     from .asymmetric import ProfileEquilibrium, ProfileSet, asymmetric_equilibria
     from .best_response import BestResponse, best_response
     from .bounds import EffortBound, effort_bound
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 __getattr__, __dir__, _ = _attach(__name__, __file__)
 
-__all__ = ["LocalExpansion", "local_expansion", "local_thresholds", "next_order", "ProfileEquilibrium", "ProfileSet", "asymmetric_equilibria", "EffortBound", "effort_bound",
+__all__ = ["Atlas", "atlas", "LocalExpansion", "local_expansion", "local_thresholds", "next_order", "ProfileEquilibrium", "ProfileSet", "asymmetric_equilibria", "EffortBound", "effort_bound",
            "NoEffortBound", "DesignResult", "baseline_budgets", "budget_curve", "design_max_faithfulness", "design_rule", "BestResponse", "best_response", "Game", "SymmetricGrid", "PropertyReport", "Verdict", "check_ec",
            "check_omega_bnic", "check_properties", "check_uei", "Equilibrium", "EquilibriumCheck",
            "EquilibriumSet", "check_equilibrium", "symmetric_equilibria", "Threshold", "apa_curvature",

@@ -1,4 +1,4 @@
-"""``python -m equilibria {best-response,equilibria,check,threshold,design,report}`` (console script
+"""``python -m equilibria {best-response,equilibria,check,threshold,design,report,atlas}`` (console script
 ``equilibria``).
 
 Shares the game arguments of ``python -m mechanisms payoff`` plus ``--cost NAME:K[:P]``.  Bad input
@@ -290,6 +290,46 @@ def _cmd_report(args):
     return 0
 
 
+def _cmd_atlas(args):
+    import os
+    import sys
+
+    out = check_out_dir("--out", args.out)
+    conflict(args, "jobs", "dask_local")
+    conflict(args, "jobs", "scheduler")
+    conflict(args, "dask_local", "scheduler")
+    jobs = args.jobs if args.jobs != -1 else (os.cpu_count() or 1)
+    jobs = check_int("--jobs", jobs, low=1, high=64)
+    if args.dask_local is not None:
+        check_int("--dask-local", args.dask_local, low=1, high=64)
+    if args.scheduler is not None:
+        from agents._parallel import check_scheduler
+        check_scheduler(args.scheduler, "--scheduler")
+    from .atlas import atlas, summary_lines
+    res = atlas(args.mechanisms.split(","), args.costs.split(","), _int_list("--agents", args.agents),
+                _int_list("--items", args.items), args.priors.split(","), args.z_over_k,
+                properties=args.properties.split(","), strategy_space=args.strategy_space, out=out, n_jobs=jobs,
+                scheduler=args.scheduler, dask_local=args.dask_local, rtol=args.rtol, tol=args.tol,
+                progress=None, figures=not args.no_figures)
+    if args.json:
+        print(dumps(res.to_dict()))
+        return 0
+    n = len(res.cells)
+    print(f"Property atlas: {n} cells ({res.computed} computed, {res.reused} read back from {out}/parts), "
+          f"{len(res.boundaries)} boundaries, {res.seconds:.1f}s")
+    for line in summary_lines(res):
+        print("  " + line)
+    print(f"wrote {', '.join(os.path.basename(f) for f in res.files)} in {out}/", file=sys.stdout)
+    return 0
+
+
+def _int_list(flag, text):
+    try:
+        return [int(v) for v in str(text).split(",")]
+    except ValueError:
+        raise ValueError(f"{flag} must be a comma-separated list of integers, got {text!r}") from None
+
+
 def _version():
     from . import __version__
 
@@ -370,6 +410,31 @@ def build_parser():
                         "convention, collusion-proofness, coalitions) (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print the JSON summary instead of the table")
     p.set_defaults(func=_cmd_report)
+    p = sub.add_parser("atlas", help="phase diagrams: property verdicts over mechanisms x cost families x N x m x "
+                                     "prior x z/k, with located boundaries")
+    p.add_argument("--mechanisms", default="ppa,bsst,apa", help="comma-separated: ppa, bsst, apa, dg13, ca")
+    p.add_argument("--costs", default="linear,quadratic,sqrt",
+                   help="comma-separated cost families: linear, quadratic, sqrt, power:P, exp, log")
+    p.add_argument("--agents", default="3", help="comma-separated numbers of agents N >= 3")
+    p.add_argument("--items", default="3", help="comma-separated numbers of items m >= 3")
+    p.add_argument("--priors", default="normal", help="comma-separated: normal, uniform")
+    p.add_argument("--z-over-k", default="0.05:20:40",
+                   help="LO:HI:N (N geometric ratios) or a comma-separated list of ratios z/k")
+    p.add_argument("--properties", default="UEI,omega_BNIC,EC,collusion_proof",
+                   help="comma-separated subset of UEI, omega_BNIC, EC, collusion_proof")
+    p.add_argument("--strategy-space", choices=("paper", "extended"), default="paper",
+                   help="paper: (effort, honest|dishonest); extended: also the index convention (slower)")
+    p.add_argument("--out", required=True, help="output directory (part files, atlas.json/.csv, boundaries.csv, "
+                                                "phase diagrams); an interrupted run resumes from it")
+    p.add_argument("--json", action="store_true", help='print {"cells": [...], "boundaries": [...]}')
+    p.add_argument("--jobs", type=int, default=1, help="local worker processes (-1: all cores)")
+    p.add_argument("--dask-local", type=int, default=None, help="start a local Dask cluster with N workers")
+    p.add_argument("--scheduler", default=None,
+                   help="an existing Dask scheduler tcp://HOST:PORT (its workers must see --out)")
+    p.add_argument("--rtol", type=finite_float, default=1e-4, help="relative resolution of the boundaries")
+    p.add_argument("--tol", type=finite_float, default=1e-7, help="relative regret/tie tolerance")
+    p.add_argument("--no-figures", action="store_true", help="skip the PNG/SVG phase diagrams")
+    p.set_defaults(func=_cmd_atlas)
     return parser
 
 
