@@ -37,7 +37,6 @@ import json
 import math
 import os
 import re
-import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -357,8 +356,8 @@ def _boundaries(spec, grid, properties, space, rtol, cell):
                     from .thresholds import uei_threshold
                     uei_th = uei_threshold(spec.game(1.0))
                 b = _closed_or_root_uei(uei_th, r0, r1, h0, h1, rtol)
-            if b is None and prop == "omega_BNIC" and space == "paper":
-                b = _bifurcation(spec, r0, r1, h0, h1, rtol, cell)
+            if b is None and prop in ("omega_BNIC", "collusion_proof") and space == "paper":
+                b = _bifurcation(spec, prop, r0, r1, h0, h1, rtol, cell)
             if b is None:
                 b = _bisect(prop, r0, r1, h0, h1, rtol, cell, known=cell.store.values())
             out.append({**spec.keys(), "property": prop, **b, "holds_below": h0, "holds_above": h1})
@@ -378,8 +377,13 @@ def _closed_or_root_uei(th, r0, r1, h0, h1, rtol):
             "method": "root of the exact gain c0(w) / (M1(w) - M1(0)) (brentq)"}
 
 
-def _bifurcation(spec, r0, r1, h0, h1, rtol, cell):
-    """omega-BNIC at the closed-form bifurcation at zero effort, if certified verdicts confirm it."""
+def _bifurcation(spec, prop, r0, r1, h0, h1, rtol, cell):
+    """The closed-form bifurcation at zero effort (quadratic costs: an informed branch leaves ``w = 0`` at
+    ``z/k = 2 z / gamma0``), if certified verdicts of ``prop`` on both sides confirm that the change is there.
+
+    omega-BNIC and collusion-proofness both need an informed honest equilibrium, which appears at the
+    bifurcation.  Within about 1e-4 of it the informed branch is too close to zero effort for the
+    certified search to finish (its verdicts are undetermined), so bisection could not locate the change."""
     from .thresholds import _local, _local_for_cost
     g = spec.game(1.0)
     _, r_b = _local_for_cost(_local(g), g.cost_of(0).base())
@@ -390,7 +394,7 @@ def _bifurcation(spec, r0, r1, h0, h1, rtol, cell):
     lo, hi = r_b * (1 - 10 * rtol), r_b * (1 + 10 * rtol)
     if not (r0 < lo and hi < r1):
         return None
-    if cell(lo)["omega_BNIC"]["holds"] == h0 and cell(hi)["omega_BNIC"]["holds"] == h1:
+    if cell(lo)[prop]["holds"] == h0 and cell(hi)[prop]["holds"] == h1:
         return {"z_over_k": float(r_b), "exact": True, "bracket": [lo, hi],
                 "method": "closed form: bifurcation of an informed branch at zero effort (equilibria.local), "
                           "confirmed by certified verdicts at (1 -+ 10 rtol) times it"}
@@ -418,6 +422,13 @@ def _bisect(prop, r0, r1, h0, h1, rtol, cell, known=()):
         elif h == h1:
             hi = mid
         else:
+            # undetermined right at the change (a margin within its error bound): decided verdicts on both
+            # sides within the resolution still locate it
+            a, b = mid / math.sqrt(1.0 + rtol), mid * math.sqrt(1.0 + rtol)
+            if lo < a and b < hi and cell(a)[prop]["holds"] == h0 and cell(b)[prop]["holds"] == h1:
+                return {"z_over_k": mid, "exact": False, "bracket": [a, b],
+                        "method": "bisection on certified verdicts (undetermined at the change itself, decided "
+                                  "on both sides within rtol)"}
             return {"z_over_k": math.sqrt(lo * hi), "exact": False, "bracket": [lo, hi],
                     "method": f"bisection on certified verdicts, stopped: undetermined verdict at z/k = {mid:.8g}"}
     return {"z_over_k": math.sqrt(lo * hi), "exact": False, "bracket": [lo, hi],
@@ -669,7 +680,7 @@ def phase_diagrams(res: Atlas, out: str) -> list:
         for N in s["n_agents"]:
             for m in s["n_items"]:
                 for prior in s["priors"]:
-                    fig = Figure(figsize=(3.2 * len(s["mechanisms"]) + 2.4, 4.2))
+                    fig = Figure(figsize=(3.2 * len(s["mechanisms"]) + 1.8, 4.2))
                     axes = np.atleast_1d(fig.subplots(1, len(s["mechanisms"]), sharey=True))
                     for ax, mech in zip(axes, s["mechanisms"]):
                         for x, fam in enumerate(fams):
@@ -687,8 +698,8 @@ def phase_diagrams(res: Atlas, out: str) -> list:
                         ax.set_yscale("log")
                         ax.set_ylim(edges[0], edges[-1])
                         ax.set_xticks(range(len(fams)))
-                        ax.set_xticklabels([f if parse_family(f)[2] is None or f.startswith("power") else
-                                            f"{f}\np={parse_family(f)[2]:g}" for f in fams], fontsize=7)
+                        ax.set_xticklabels([f if parse_family(f)[2] is None else
+                                            f"{f.split(':')[0]}\np={parse_family(f)[2]:g}" for f in fams], fontsize=7)
                         ax.set_xlim(-0.6, len(fams) - 0.4)
                         ax.set_title(f"{mech.upper()}", fontsize=10)
                         ax.set_xlabel("cost family (by exponent p)", fontsize=8)
@@ -701,7 +712,7 @@ def phase_diagrams(res: Atlas, out: str) -> list:
                     fig.legend(handles=handles, loc="center right", fontsize=7, frameon=False)
                     fig.suptitle(f"Where the properties hold: N={N}, m={m}, {prior} prior, {s['strategy_space']} "
                                  f"strategies (black: exact boundary, grey: numerical)", fontsize=9)
-                    fig.subplots_adjust(left=0.07, right=1 - 2.2 / fig.get_figwidth(), bottom=0.18, top=0.86,
+                    fig.subplots_adjust(left=0.07, right=1 - 1.75 / fig.get_figwidth(), bottom=0.18, top=0.86,
                                         wspace=0.08)
                     base = os.path.join(out, f"phase_N{N}_m{m}_{prior}")
                     fig.savefig(base + ".png", dpi=110, metadata={"Software": None})
