@@ -306,8 +306,8 @@ def _cmd_atlas(args):
         from agents._parallel import check_scheduler
         check_scheduler(args.scheduler, "--scheduler")
     from .atlas import atlas, summary_lines
-    res = atlas(args.mechanisms.split(","), args.costs.split(","), _int_list("--agents", args.agents),
-                _int_list("--items", args.items), args.priors.split(","), args.z_over_k,
+    res = atlas(args.mechanisms.split(","), args.costs.split(","), args.agents, args.items, args.priors.split(","),
+                args.z_over_k,
                 properties=args.properties.split(","), strategy_space=args.strategy_space, out=out, n_jobs=jobs,
                 scheduler=args.scheduler, dask_local=args.dask_local, rtol=args.rtol, tol=args.tol,
                 progress=None, figures=not args.no_figures)
@@ -323,11 +323,14 @@ def _cmd_atlas(args):
     return 0
 
 
-def _int_list(flag, text):
+def _int_list(text):
+    """argparse ``type``: a comma-separated list of integers (``3,4,5``)."""
+    import argparse
+
     try:
         return [int(v) for v in str(text).split(",")]
     except ValueError:
-        raise ValueError(f"{flag} must be a comma-separated list of integers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"must be a comma-separated list of integers, got {text!r}") from None
 
 
 def _version():
@@ -415,8 +418,8 @@ def build_parser():
     p.add_argument("--mechanisms", default="ppa,bsst,apa", help="comma-separated: ppa, bsst, apa, dg13, ca")
     p.add_argument("--costs", default="linear,quadratic,sqrt",
                    help="comma-separated cost families: linear, quadratic, sqrt, power:P, exp, log")
-    p.add_argument("--agents", default="3", help="comma-separated numbers of agents N >= 3")
-    p.add_argument("--items", default="3", help="comma-separated numbers of items m >= 3")
+    p.add_argument("--agents", type=_int_list, default="3", help="comma-separated numbers of agents N >= 3")
+    p.add_argument("--items", type=_int_list, default="3", help="comma-separated numbers of items m >= 3")
     p.add_argument("--priors", default="normal", help="comma-separated: normal, uniform")
     p.add_argument("--z-over-k", default="0.05:20:40",
                    help="LO:HI:N (N geometric ratios) or a comma-separated list of ratios z/k")
