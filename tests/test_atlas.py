@@ -246,3 +246,14 @@ def test_families_parse_with_their_exponents():
         [0.5, 1.0, 2.0, 3.0, None, None]
     assert parse_family("power:1.5")[1](2.0) == pytest.approx(2.0 ** 1.5)
     assert math.isclose(parse_family("exp")[1](1.0), math.e - 1.0)
+
+
+def test_extended_cells_equal_the_extended_check():
+    from equilibria.extended import check_properties_extended
+
+    cell = compute_cell(GameSpec("ppa", "quadratic", 3, 3, "normal"), 3.0, strategy_space="extended")
+    rep = check_properties_extended(Game(make_mechanism("ppa").scaled(3.0), "quadratic:1", 3, 3))
+    for p in ("UEI", "omega_BNIC", "EC", "collusion_proof"):
+        assert cell[p]["holds"] is getattr(rep, p).holds, p
+    # the convention pays z T_P = 3 x 6 = 18 > the honest equilibrium: not collusion-proof in this space
+    assert cell["collusion_proof"]["holds"] is False and cell["collusion_proof"]["margin"] * 3.0 < 0
