@@ -6,6 +6,7 @@ probability on a Gauss-Hermite tensor grid of the qualities, paid by the numba k
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -38,7 +39,10 @@ RULES = {
 
 
 # --- brute force: all report patterns on a Gauss-Hermite grid (N = 3, m = 3) -----------------------------
-def _brute_force(mech, eps, qs, n_nodes=24):
+@functools.lru_cache(maxsize=None)
+def _pattern_probabilities(eps, qs, n_nodes):
+    """``(report patterns (2^9, 3, 3), their probabilities)``: the grid sum does not depend on the rule, so the
+    rules sharing ``(eps, qs)`` share it."""
     x, w = np.polynomial.hermite_e.hermegauss(n_nodes)
     w = w / math.sqrt(2.0 * math.pi)
     th = np.array(list(itertools.product(x, repeat=3)))
@@ -47,13 +51,17 @@ def _brute_force(mech, eps, qs, n_nodes=24):
     D = th[:, pa] - th[:, pb]                                                      # (nodes, 3)
     N, P = 3, 3
     pats = np.array(list(itertools.product([-1, 1], repeat=N * P)), dtype=np.int8).reshape(-1, N, P)
-    pay = mech.payments(pats)[:, 0]
     prob = np.ones((th.shape[0], pats.shape[0]))
     for xg in range(N):
         plus = qs[xg] + (1.0 - qs[xg]) * 0.5 * (1.0 + np.tanh(0.5 * eps[xg] * D))  # (nodes, P)
         for p in range(P):
             prob *= np.where(pats[None, :, xg, p] == 1, plus[:, p:p + 1], 1.0 - plus[:, p:p + 1])
-    return float(wt @ (prob @ pay))
+    return pats, wt @ prob
+
+
+def _brute_force(mech, eps, qs, n_nodes=24):
+    pats, pr = _pattern_probabilities(tuple(map(float, eps)), tuple(map(float, qs)), n_nodes)
+    return float(pr @ mech.payments(pats)[:, 0])
 
 
 @pytest.mark.parametrize("name", ["ppa", "bsst", "apa", "dg13", "ca", "table"])     # scc = 3cycle at m = 3
