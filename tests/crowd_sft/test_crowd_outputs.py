@@ -6,15 +6,13 @@ import json
 import numpy as np
 import pytest
 
-from crowd_sft.sweep import SweepConfig, run_sweep, table_one
-
-SMALL = dict(users=(8, 12), groups=(2, 3), runs=6, rounds=30, chunk_runs=3)
+from crowd_sft.sweep import SweepConfig, table_one
 
 
-@pytest.fixture(scope="module")
-def out(tmp_path_factory):
-    d = tmp_path_factory.mktemp("outputs")
-    return d, run_sweep(SweepConfig(**SMALL), d, n_jobs=1, progress=False)
+
+@pytest.fixture
+def out(small_sweep):
+    return small_sweep          # tests/crowd_sft/conftest.py: users (8, 12), groups (2, 3), 4 runs, figures
 
 
 def test_defaults_are_the_published_semantics():
@@ -34,13 +32,13 @@ def test_provenance_in_config_table_and_figures(out):
     d, res = out
     prov = json.loads((d / "config.json").read_text())["provenance"]
     assert prov["shapley_estimator"] == "kernel" and prov["budget"] == {"kernel_samples": 10_000}
-    assert prov["seeding"] == "independent" and prov["runs_per_setting"] == 6
+    assert prov["seeding"] == "independent" and prov["runs_per_setting"] == 4
     md = (d / "table1.md").read_text()
-    assert "published KernelSHAP (10,000 samples" in md and "independent draws" in md and "6 runs per setting" in md
+    assert "published KernelSHAP (10,000 samples" in md and "independent draws" in md and "4 runs per setting" in md
     for f in ("fig6", "fig7", "fig8"):
         assert (d / f"{f}.png").stat().st_size > 0
         svg = (d / f"{f}.svg").read_text()
-        assert "KernelSHAP" in svg and "6 runs per setting" in svg  # the title block, as text in the vector file
+        assert "KernelSHAP" in svg and "4 runs per setting" in svg  # the title block, as text in the vector file
     from matplotlib.image import imread
     assert imread(d / "fig7.png").shape[1] == 12 * 200  # 200 dpi
 

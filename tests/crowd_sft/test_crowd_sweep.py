@@ -14,7 +14,8 @@ import scipy.stats
 from crowd_sft.sweep import SweepConfig, replay_run, run_sweep, simulate_unit, summarize, table_one
 from crowd_sft.tournament import make_instance, run_tournament
 
-SMALL = dict(users=(8, 12), groups=(2, 3), runs=4, rounds=30, chunk_runs=2)
+from .conftest import SMALL_SWEEP as SMALL
+
 FILES = ("runs.csv", "runs.json", "summary.csv", "summary.json", "table1.md", "table1.json", "config.json")
 
 
@@ -22,11 +23,9 @@ def _read(out):
     return {f: (Path(out) / f).read_bytes() for f in FILES}
 
 
-@pytest.fixture(scope="module")
-def serial_out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("serial")
-    res = run_sweep(SweepConfig(**SMALL), out, n_jobs=1, figures=True)
-    return out, res
+@pytest.fixture
+def serial_out(small_sweep):
+    return small_sweep          # tests/crowd_sft/conftest.py: one serial sweep of SMALL with figures
 
 
 def test_serial_sweep_writes_everything(serial_out):
