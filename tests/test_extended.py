@@ -10,8 +10,6 @@ import functools
 import itertools
 import json
 import math
-import subprocess
-import sys
 from math import comb
 
 import numpy as np
@@ -416,10 +414,16 @@ class _Run:
         self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
 
 
-def test_cli_subprocess_one_line_error():
-    r = subprocess.run([sys.executable, "-m", "mechanisms", "payoff", "--effort", "1", "--peer-effort", "1",
-                        "--report", "convention", "--convention-prob", "0.5"], capture_output=True, text=True)
-    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "convention" in r.stderr
+def test_cli_one_line_error(capsys):
+    # in-process main(argv) (tests/test_cli_mechanisms.py::test_subprocess_smoke runs the real process)
+    from mechanisms.__main__ import main
+    try:
+        code = main(["payoff", "--effort", "1", "--peer-effort", "1", "--report", "convention",
+                     "--convention-prob", "0.5"])
+    except SystemExit as exc:
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "convention" in err and "Traceback" not in err
 
 
 def test_cli_convention(capsys):
