@@ -30,6 +30,26 @@ reported in ``unresolved`` (a tangency there would be a double root) and ``compl
 Zero effort, and the cap when it binds, are checked directly.  Every candidate is then certified by a
 global best response (:func:`equilibria.best_response`): its regret is the certificate.
 
+The cells and their evaluations
+-------------------------------
+The cell ends are points of a fixed lattice that does not depend on ``W`` or on the cost: ``0``, the powers
+of two and their dyadic subdivisions ``2^j (1 + q / 2^d)``.  The first cells end at ``0``, at the powers of
+two from about ``1e-4 W`` and at the multiples of a power of two ``s`` in ``[W/8, W/4)`` up to the first one
+``>= W`` (:func:`_initial_points`); bisection splits a cell at a power of two inside it (near the geometric
+mean) or, within one octave, at its exact arithmetic midpoint, and halves cells at zero
+(:func:`_split`), so every cell end stays on the lattice.  The last cell may reach beyond ``W``: every
+test above holds on any cell, cells beyond ``W`` are not searched and roots beyond it are dropped (every
+effort above ``W`` is strictly dominated).  The resolution ``1e-9 W`` only decides when to give up.
+
+The queue is processed a generation at a time: the ends of a generation's cells that test (1) does not
+clear are evaluated before any decision, then each cell is decided exactly as above.  Lattice points are
+evaluated in canonical blocks (:func:`_lattice_block`: consecutive points of one dyadic depth in one
+octave), one engine call per block, whose stencils are shared by every game of the population
+(:class:`DiagonalFOC`, at ``z = 1``): so games that differ in the cost or in ``z`` (thresholds and
+atlases over ``z/k``) reuse them, and the value at a point depends on the point alone, never on what was
+computed before.  Every stencil lies inside one engine call (one quadrature rule), so the error model of
+the finite differences is unchanged.
+
 Stability is the slope of the symmetric best-response map at the equilibrium, from the implicit
 function theorem on the first-order condition, ``B'(w) = 1 - F'(w) / U_ii(w)`` with
 ``U_ii = d^2 U / d eps_i^2``; at zero effort it comes from the small-effort expansion
@@ -51,7 +71,8 @@ from .bounds import (H, S, S_own, cost_d2, cost_d3, cost_is_known, difference_st
 from .game import Game, warn_grid_arguments
 from mechanisms import APA, BSST, CA, DG13, PPA, StatisticRule
 
-_SHARED = {}      # unit-z payment stencils of the first-order condition, per population
+_SHARED = {}         # unit-z payment stencils of the first-order condition, per population
+_SHARED_LEGACY = {}  # the same for the previous search (_LEGACY)
 _SHAREABLE = (PPA, BSST, APA, DG13, CA, StatisticRule)
 
 #: Floating-point noise of one exact payment evaluation, relative to the payoff scale: the quadrature
@@ -155,13 +176,225 @@ class EquilibriumSet(_Listing):
 
 # -- the first-order condition along the diagonal ---------------------------------------------------
 
+#: The previous (W-relative, one engine call per point) search: kept for benchmarks/bench_foc_batching.py
+#: and tests/test_foc_batching.py, which compare the two.
+_LEGACY = False
+#: Engine calls made by :class:`DiagonalFOC` (``calls``; ``blocks`` of them for lattice blocks), stencils
+#: they evaluated (``stencils``) and lattice stencils asked for (``lattice_asked``; cached ones included).
+ENGINE_CALLS = {"calls": 0, "blocks": 0, "stencils": 0, "lattice_asked": 0}
+_LATTICE_DEPTH = 40          # deeper dyadic points (Brent iterates, r +- eta) are evaluated on their own
+
+
+def _block_size(j):
+    """Stencils per canonical block in the octave ``[2^j, 2^(j+1))``: an APA stencil's own points cost
+    ~2 ms each at effort ~3 and ~50 ms at ~30 against ~10 ms per call, so blocks shrink as efforts grow."""
+    return 8 if j < 1 else (4 if j < 3 else 1)
+
+
+def _lattice_block(x):
+    """The canonical block of the lattice point ``x``: ``(key, members)``, or ``None`` off the lattice.
+
+    ``x = 2^j (1 + q / 2^d)`` with ``q`` odd (depth ``d``) or ``x = 2^j`` (depth 0).  A block is an aligned
+    group of consecutive odd ``q`` of one depth in one octave (powers of two below 1: eight octaves), so its
+    members, and the single engine call that evaluates them, depend on ``x`` alone.
+    """
+    if not (x > 0.0 and math.isfinite(x)):
+        return None
+    mant, e = math.frexp(x)                 # x = mant 2^e, 1/2 <= mant < 1
+    j = e - 1
+    n = int((2.0 * mant - 1.0) * 2.0 ** 53)  # the fraction of x / 2^j in units of 2^-53 (exact)
+    if n == 0:
+        if j >= 0:
+            return ("p", j), [x]
+        t = j // 8
+        members = [math.ldexp(1.0, k) for k in range(8 * t, min(8 * t + 8, 0))]
+        return ("p", t), [v for v in members if v > 0.0]
+    tz = (n & -n).bit_length() - 1
+    d = 53 - tz
+    if d > _LATTICE_DEPTH:
+        return None
+    q = n >> tz
+    B = _block_size(j)
+    i0 = ((q - 1) // 2) // B * B
+    members = [math.ldexp(float((1 << d) + 2 * i + 1), j - d) for i in range(i0, min(i0 + B, 1 << (d - 1)))]
+    return ("d", j, d, i0), members
+
+
+def _batched(mechanism, n_items):
+    """Rules whose ``payment_table`` is one vectorised engine call with one quadrature rule for the whole
+    table (the generic fallback evaluates every entry on its own rule, and a full own x peer table)."""
+    if isinstance(mechanism, APA):
+        return mechanism.coherence == "3cycle" or n_items == 3
+    return type(mechanism) in (PPA, BSST, StatisticRule)
+
 
 class DiagonalFOC:
     """``g(w) = dP/d eps_i`` and ``P_ii(w) = d^2 P / d eps_i^2`` at own = every peer = ``w`` (honest).
 
-    Five-point central differences of exact payments inside one engine call (one quadrature rule, so
-    the difference sees rounding only); the error is ``|5-point - 3-point|`` plus the rounding bound.
+    Central differences of exact payments inside one engine call (one quadrature rule, so the difference
+    sees rounding only); the five-point error is ``|5-point - 3-point|`` plus the rounding bound.
+
+    Payments are linear in ``z``: the stencils are computed for the rule at ``z = 1`` and kept in the
+    module-level ``_SHARED`` per population (rule at ``z = 1``, ``N``, ``m``, prior), so games that differ
+    only in the cost or in ``z`` share them.  Each stencil's step is a function of ``w`` and the population
+    alone.  Lattice points (:func:`_lattice_block`) are evaluated a canonical block at a time: one
+    ``payment_table`` call for all the block's stencils (own points) against all its efforts (peers), of
+    which the diagonal entries are kept; any other point is one call of its own.  Either way the value at a
+    point depends on the point alone, never on what was computed before.
     """
+
+    def __init__(self, game: Game):
+        self.game = game
+        self.cache = {}
+        self.full_cache = {}
+        dom = game.domain
+        self.small = 0.05 * dom if math.isfinite(dom) else 0.0
+        self.stats = difference_stats(game.prior)
+        mech = game.mechanism
+        z = float(getattr(mech, "z", 1.0))
+        key = None
+        if type(mech) in _SHAREABLE:     # their repr identifies the rule completely
+            mech = mech.scaled(1.0 / z)
+            key = (repr(mech), game.n_agents, game.n_items, repr(game.prior))
+        else:
+            z = 1.0
+        self.z, self.unit = z, mech
+        terms, _ = term_structure(mech, game.n_agents, game.n_items)
+        self.s3own = S_own(3, terms)
+        self.noise = ENGINE_NOISE * float(mech.max_payment(game.n_agents, game.n_items))   # at z = 1
+        self.batched = key is not None and _batched(mech, game.n_items)
+        self.shared = _SHARED.setdefault(key, {}) if key is not None else {}
+        if len(_SHARED) > 64:
+            _SHARED.pop(next(iter(_SHARED)))
+
+    def step(self, w):
+        return 5e-3 * (0.1 + abs(w))
+
+    def _step3(self, w):
+        """Three-point step (balancing truncation ``h^2/6 K`` and rounding ``noise/h``) and ``K``."""
+        K = self.s3own * H(3, max(w - 1e-3 * (0.1 + w), 0.0), self.stats)
+        h = min(max((3.0 * self.noise / max(K, 1e-300)) ** (1.0 / 3.0), 1e-7 * (0.1 + w)), 1e-2 * (0.1 + w))
+        return h, K
+
+    def _offsets(self, kind, w):
+        if kind == "3":
+            h = self._step3(w)[0]
+            return np.array([w - h, w, w + h])
+        h = self.step(w)
+        return w + h * np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
+
+    def _stencil(self, kind, w):
+        """Unit-``z`` payments on the ``kind`` (``'3'`` or ``'5'``) stencil at ``w``, evaluated on demand."""
+        key = (kind, w)
+        block = _lattice_block(w) if self.batched else None
+        ENGINE_CALLS["lattice_asked"] += block is not None
+        p = self.shared.get(key)
+        if p is not None:
+            return p
+        g = self.game
+        if block is None:
+            p = self.unit.payment_curve(self._offsets(kind, w), np.full(g.n_agents - 1, w), g.n_items, g.prior)
+            ENGINE_CALLS["calls"] += 1
+            ENGINE_CALLS["stencils"] += 1
+            self.shared[key] = p
+            return p
+        members = block[1]
+        own = np.concatenate([self._offsets(kind, x) for x in members])
+        T = self.unit.payment_table(own, np.array(members), g.n_agents, g.n_items, g.prior)
+        ENGINE_CALLS["calls"] += 1
+        ENGINE_CALLS["blocks"] += 1
+        ENGINE_CALLS["stencils"] += len(members)
+        k = 3 if kind == "3" else 5
+        for c, x in enumerate(members):
+            self.shared[(kind, x)] = np.ascontiguousarray(T[c * k:(c + 1) * k, c])
+        return self.shared[key]
+
+    def prefetch(self, points):
+        """Evaluate the first-order condition at ``points`` (each lattice block once)."""
+        for w in points:
+            self(w)
+
+    def _kind(self, w):
+        # near zero g ~ gamma0 w is small, and decisions there divide by w: the five-point values
+        # (estimated error, far below the rigorous three-point bound) keep the bifurcation resolvable
+        return "5" if w <= self.small else "3"
+
+    def _values(self, kind, w, p):
+        """``(g, error, P_ii, P_ii error, P)`` from the unit-``z`` payments ``p`` on the stencil."""
+        z = self.z
+        if kind == "3":
+            h, K = self._step3(w)
+            g3 = (p[2] - p[0]) / (2 * h)
+            err = h * h / 6.0 * K + self.noise / h
+            return (float(z * g3), float(z * err), math.nan, math.nan, float(z * p[1]))
+        h = self.step(w)
+        g5 = (p[0] - 8 * p[1] + 8 * p[3] - p[4]) / (12 * h)
+        g3 = (p[3] - p[1]) / (2 * h)
+        d5 = (-p[0] + 16 * p[1] - 30 * p[2] + 16 * p[3] - p[4]) / (12 * h * h)
+        d3 = (p[1] - 2 * p[2] + p[3]) / (h * h)
+        return (float(z * g5), float(z * (abs(g5 - g3) * 0.1 + 1.5 * self.noise / h)), float(z * d5),
+                float(z * (abs(d5 - d3) * 0.1 + 5.4 * self.noise / h ** 2)), float(z * p[2]))
+
+    def _store(self, kind, w, out):
+        (self.cache if kind == "3" else self.full_cache)[w] = out
+        return out
+
+    def __call__(self, w):
+        """``(g, error, P_ii, P_ii error, P)`` at ``w``: ``g`` by a three-point central difference whose
+        error is bounded rigorously, ``h^2/6 sup|P3| <= h^2/6 S_own(3) H_3(w - h)`` (P3: third derivative)
+        plus rounding, with ``h`` balancing the two; ``P_ii`` only from :meth:`full` (``nan`` here).
+        Five-point values (:meth:`full`) for ``w <= 0.05 W``."""
+        w = float(w)
+        if w in self.cache:
+            return self.cache[w]
+        if w in self.full_cache:
+            return self.full_cache[w]
+        if self._kind(w) == "5":
+            return self.full(w)
+        return self._store("3", w, self._values("3", w, self._stencil("3", w)))
+
+    def full(self, w):
+        """Five-point values ``(g, error, P_ii, P_ii error, P)`` (errors estimated from the three-point
+        values): used where the own curvature is needed (roots, slopes)."""
+        w = float(w)
+        if w in self.full_cache:
+            return self.full_cache[w]
+        return self._store("5", w, self._values("5", w, self._stencil("5", w)))
+
+    def around_root(self, r, eta):
+        """``foc(r + eta)``, ``foc(r - eta)`` and ``full(r)`` (what :func:`_root_info` needs), from one
+        engine call when the rule batches and ``r`` is off the lattice: each stencil lies inside that call,
+        and the call depends on ``r`` alone (cached under its own key, apart from single points)."""
+        r, eta = float(r), float(eta)
+        pts = (("p", r + eta), ("m", r - eta))
+        if not self.batched or r - eta <= 0 or _lattice_block(r) is not None or any(
+                x in self.cache or x in self.full_cache for _, x in pts) or r in self.full_cache:
+            return self(r + eta), self(r - eta), self.full(r)
+        specs = [(self._kind(x), x) for _, x in pts] + [("5", r)]
+        key = ("root", r, eta) + tuple(k for k, _ in specs)
+        ps = self.shared.get(key)
+        if ps is None:
+            g = self.game
+            own = np.concatenate([self._offsets(k, x) for k, x in specs])
+            T = self.unit.payment_table(own, np.array([x for _, x in specs]), g.n_agents, g.n_items, g.prior)
+            ENGINE_CALLS["calls"] += 1
+            ENGINE_CALLS["stencils"] += len(specs)
+            ps, row = [], 0
+            for c, (k, _) in enumerate(specs):
+                n = 3 if k == "3" else 5
+                ps.append(np.ascontiguousarray(T[row:row + n, c]))
+                row += n
+            self.shared[key] = ps
+        return tuple(self._store(k, x, self._values(k, x, p)) for (k, x), p in zip(specs, ps))
+
+    @property
+    def evaluations(self):
+        return len(self.cache) + len(self.full_cache)
+
+
+class _LegacyFOC:
+    """The previous :class:`DiagonalFOC` (``_LEGACY``): one engine call per point, steps and shared
+    stencils as before (its own ``_SHARED_LEGACY``)."""
 
     def __init__(self, game: Game):
         self.game = game
@@ -182,9 +415,9 @@ class DiagonalFOC:
         else:
             z = 1.0
         self.z = z
-        self.shared = _SHARED.setdefault(key, {}) if key is not None else {}
-        if len(_SHARED) > 64:
-            _SHARED.pop(next(iter(_SHARED)))
+        self.shared = _SHARED_LEGACY.setdefault(key, {}) if key is not None else {}
+        if len(_SHARED_LEGACY) > 64:
+            _SHARED_LEGACY.pop(next(iter(_SHARED_LEGACY)))
 
     def step(self, w):
         return 5e-3 * (0.1 + abs(w))
@@ -211,6 +444,8 @@ class DiagonalFOC:
         else:
             p = g.mechanism.payment_curve(np.array([w - h, w, w + h]), np.full(g.n_agents - 1, w), g.n_items,
                                           g.prior)
+            ENGINE_CALLS["calls"] += 1
+            ENGINE_CALLS["stencils"] += 1
             self.shared[key] = p / self.z
         g3 = (p[2] - p[0]) / (2 * h)
         err = h * h / 6.0 * K + self.noise / h
@@ -231,6 +466,8 @@ class DiagonalFOC:
             p = self.z * self.shared[w]
         else:
             p = g.mechanism.payment_curve(x, np.full(g.n_agents - 1, w), g.n_items, g.prior)
+            ENGINE_CALLS["calls"] += 1
+            ENGINE_CALLS["stencils"] += 1
             self.shared[w] = p / self.z
         g5 = (p[0] - 8 * p[1] + 8 * p[3] - p[4]) / (12 * h)
         g3 = (p[3] - p[1]) / (2 * h)
@@ -308,7 +545,7 @@ def enumerate_foc_roots(game: Game, *, max_evaluations: int = 4000, resolution: 
     with ``effort``, ``dF`` (``F'``), ``dF_error``, ``p_ii`` and ``unique_radius``."""
     cost = game.cost_of(0)
     W = game.require_domain(0)
-    foc = DiagonalFOC(game)
+    foc = (_LegacyFOC if _LEGACY else DiagonalFOC)(game)
     terms, flip = term_structure(game.mechanism, game.n_agents, game.n_items)
     stats = difference_stats(game.prior)
     s1, s2, s3 = S(1, terms), S(2, terms), S(3, terms)
@@ -332,11 +569,14 @@ def enumerate_foc_roots(game: Game, *, max_evaluations: int = 4000, resolution: 
         gx, ge = foc(x)[:2]
         return gx - _cprime(cost, x), ge
 
+    def free(a, b):
+        # (1) no evaluation: |g| <= S1 H1(a) below min c' on the cell
+        return s1 * H(1, a, stats) < min(_cprime(cost, a), _cprime(cost, b))
+
     def excluded(a, b):
         ca, cb = _cprime(cost, a), _cprime(cost, b)
         c_lo, c_hi = min(ca, cb), max(ca, cb)
-        # (1) no evaluation: |g| <= S1 H1(a)
-        if s1 * H(1, a, stats) < c_lo:
+        if free(a, b):
             return True
         ga, ea = foc(a)[:2] if a > 0 or not zero_root else (0.0, 0.0)
         gb, eb = foc(b)[:2]
@@ -375,28 +615,27 @@ def enumerate_foc_roots(game: Game, *, max_evaluations: int = 4000, resolution: 
 
     if W <= 0:        # every positive effort is strictly dominated
         return [], [], True, foc, local, notes + ["the effort bound is 0: only zero effort can be a best response"]
-    pts = np.unique(np.concatenate([np.linspace(0.0, W, 9), np.geomspace(1e-4 * W, W, 5)]))
-    queue = [(float(a), float(b)) for a, b in zip(pts[:-1], pts[1:])]
     roots, unresolved = [], []
-    while queue:
-        if foc.evaluations > max_evaluations:
-            unresolved.extend([list(c) for c in queue])
-            notes.append(f"stopped after {foc.evaluations} evaluations: {len(queue)} cells not cleared")
-            break
-        a, b = queue.pop()
-        if b - a <= 0:
-            continue
-        clipped = False
+
+    def in_root_interval(a, b):
         for r in roots:          # a root's uniqueness interval needs no further search
             lo_r, hi_r = r["effort"] - r["unique_radius"], r["effort"] + r["unique_radius"]
             if hi_r > lo_r and lo_r < b and a < hi_r:
-                for lo, hi in ((a, min(b, lo_r)), (max(a, hi_r), b)):
-                    if hi > lo:
-                        queue.append((lo, hi))
-                clipped = True
-                break
-        if clipped or excluded(a, b):
-            continue
+                return lo_r, hi_r
+        return None
+
+    def process(a, b, push):
+        """Clear, split or solve the cell ``[a, b]``; cells still open go to ``push``."""
+        if b - a <= 0 or a > W:          # above W every effort is strictly dominated
+            return
+        hit = in_root_interval(a, b)
+        if hit is not None:
+            for lo, hi in ((a, min(b, hit[0])), (max(a, hit[1]), b)):
+                if hi > lo:
+                    push((lo, hi))
+            return
+        if excluded(a, b):
+            return
         sa, sb = sign(a), sign(b)
         if sa * sb < 0:
             fa = lambda x: F(x)[0]  # noqa: E731
@@ -405,8 +644,8 @@ def enumerate_foc_roots(game: Game, *, max_evaluations: int = 4000, resolution: 
             rho = max(roots[-1]["unique_radius"], delta)
             for lo, hi in ((a, r - rho), (r + rho, b)):
                 if hi > lo:
-                    queue.append((lo, hi))
-            continue
+                    push((lo, hi))
+            return
         zero_end = [x for x, s_ in ((a, sa), (b, sb)) if s_ == 0 and not (x == 0 and zero_root)]
         if zero_end:
             # F vanishes within its error at a cell end: a root there if F is monotone around it
@@ -414,28 +653,98 @@ def enumerate_foc_roots(game: Game, *, max_evaluations: int = 4000, resolution: 
             if info["unique_radius"] > 0 and not any(abs(r["effort"] - info["effort"]) <= r["unique_radius"]
                                                      for r in roots):
                 roots.append(info)
-                queue.append((a, b))      # re-queued: clipped against the new root's interval
-                continue
+                push((a, b))      # re-queued: clipped against the new root's interval
+                return
         if b - a <= delta:
             # an F root at a cell end is handled by the sign test of its neighbours; a cell that is still
             # open here could hold a double root (tangency)
-            unresolved.append([a, b])
-            continue
-        m = 0.5 * (a + b) if a == 0 or b / a < 4 else math.sqrt(a * b)
-        queue.append((a, m))
-        queue.append((m, b))
-    # roots exactly on a grid point (sign 0 with neighbours of opposite signs) are caught by Brent above
-    # in the neighbouring cells unless F vanishes at the point itself: check the points with sign 0
+            unresolved.append([a, min(b, W)])
+            return
+        m = _split_legacy(a, b) if _LEGACY else _split(a, b)
+        push((a, m))
+        push((m, b))
+
+    def stop(cells):
+        unresolved.extend([list(c) for c in cells])
+        notes.append(f"stopped after {foc.evaluations} evaluations: {len(cells)} cells not cleared")
+
+    if _LEGACY:
+        pts = np.unique(np.concatenate([np.linspace(0.0, W, 9), np.geomspace(1e-4 * W, W, 5)]))
+        queue = [(float(a), float(b)) for a, b in zip(pts[:-1], pts[1:])]
+        while queue:              # depth first, one cell at a time
+            if foc.evaluations > max_evaluations:
+                stop(queue)
+                break
+            process(*queue.pop(), queue.append)
+    else:
+        pts = _initial_points(W)
+        gen = list(zip(pts[:-1], pts[1:]))
+        while gen:                # breadth first: a generation's points are known before any is evaluated
+            need = {x for a, b in gen if a <= W and in_root_interval(a, b) is None and not free(a, b)
+                    for x in (a, b) if x > 0 or not zero_root}
+            if foc.evaluations + len(need) <= max_evaluations:
+                foc.prefetch(sorted(need))
+            nxt = []
+            for i, (a, b) in enumerate(gen):
+                if foc.evaluations > max_evaluations:
+                    stop(gen[i:] + nxt)
+                    nxt = []
+                    break
+                process(a, b, nxt.append)
+            gen = nxt
+    # roots above W (the last lattice cell may reach beyond it) are not best responses
+    roots = [r for r in roots if r["effort"] <= W]
     complete = not unresolved
     roots.sort(key=lambda r: r["effort"])
     return roots, unresolved, complete, foc, local, notes
 
 
+def _initial_points(W):
+    """The first cells' ends: ``0``, the powers of two from about ``1e-4 W`` and the multiples of the power
+    of two ``s`` in ``[W/8, W/4)`` up to the first one ``>= W``: points of the fixed lattice (powers of two
+    and their dyadic subdivisions), so games with different ``W`` share them."""
+    i = math.ceil(math.log2(W / 8.0))
+    while math.ldexp(1.0, i - 1) >= W / 8.0:        # log2 rounding
+        i -= 1
+    while math.ldexp(1.0, i) < W / 8.0:
+        i += 1
+    s = math.ldexp(1.0, i)
+    K = math.ceil(W / s)
+    while (K - 1) * s >= W:
+        K -= 1
+    while K * s < W:
+        K += 1
+    j0 = math.floor(math.log2(1e-4 * W))
+    pts = {0.0} | {math.ldexp(1.0, j) for j in range(j0, i)} | {k * s for k in range(1, K + 1)}
+    return sorted(pts)
+
+
+def _split(a, b):
+    """Bisection point of ``[a, b]`` on the lattice: ``b / 2`` at zero, the power of two nearest the
+    geometric mean when one lies inside, else the arithmetic midpoint (exact: the cell lies in one octave)."""
+    if a == 0.0:
+        return 0.5 * b
+    ja = math.frexp(a)[1]                  # 2^(ja - 1) <= a < 2^ja
+    jb = math.frexp(b)[1] - 1              # 2^jb <= b: 2^k inside for ja <= k < jb, and k = jb if 2^jb < b
+    hi = jb if math.ldexp(1.0, jb) < b else jb - 1
+    if ja <= hi:
+        k = min(max(round(0.5 * (math.log2(a) + math.log2(b))), ja), hi)
+        return math.ldexp(1.0, k)
+    return 0.5 * (a + b)
+
+
+def _split_legacy(a, b):
+    return 0.5 * (a + b) if a == 0 or b / a < 4 else math.sqrt(a * b)
+
+
 def _root_info(game, foc, cost, r, a, b, s3, stats):
     """``F'(r)`` (central difference of the five-point ``g``), ``P_ii(r)`` and the uniqueness radius."""
     eta = 1e-4 * (0.1 + r)
-    gp, ep = foc(r + eta)[:2]
-    gm, em = foc(r - eta)[:2] if r - eta > 0 else foc(r)[:2]
+    if isinstance(foc, DiagonalFOC) and r - eta > 0:
+        (gp, ep), (gm, em) = (v[:2] for v in foc.around_root(r, eta)[:2])
+    else:
+        gp, ep = foc(r + eta)[:2]
+        gm, em = foc(r - eta)[:2] if r - eta > 0 else foc(r)[:2]
     lo = r - eta if r - eta > 0 else r
     dg = (gp - gm) / (r + eta - lo)
     d2 = cost_d2(cost, np.array([r]))
