@@ -64,9 +64,9 @@ def test_max_faithfulness_under_a_budget_picks_the_largest_affordable_target():
                                 n_scan=5, xtol=0.01, verify=False, baselines=False, n_deviations=41)
     assert d.feasible and d.expected_payment <= ref.expected_payment * 1.0001
     assert d.target_effort == pytest.approx(2.0, abs=0.05 + 1e-9)
-    # a larger budget buys a more faithful aggregation
+    # a larger budget buys a more faithful aggregation (its target, ~2.53, needs no 0.01 precision to beat 2)
     d2 = design_max_faithfulness(ref.expected_payment * 2, "quadratic:0.1", n_agents=3, n_items=3,
-                                 n_scan=5, xtol=0.01, verify=False, baselines=False, n_deviations=41)
+                                 n_scan=5, xtol=0.1, verify=False, baselines=False, n_deviations=41)
     assert d2.target_effort > d.target_effort and d2.principal_accuracy > d.principal_accuracy
     assert not design_max_faithfulness(1e-4, "quadratic:0.1", n_scan=3, verify=False, baselines=False,
                                       n_deviations=41).feasible
