@@ -358,6 +358,8 @@ def _boundaries(spec, grid, properties, space, rtol, cell):
                 b = _closed_or_root_uei(uei_th, r0, r1, h0, h1, rtol)
             if b is None and prop in ("omega_BNIC", "collusion_proof") and space == "paper":
                 b = _bifurcation(spec, prop, r0, r1, h0, h1, rtol, cell)
+                if b is None:
+                    b = _fold(spec, prop, c0, c1, rtol, cell)
             if b is None:
                 b = _bisect(prop, r0, r1, h0, h1, rtol, cell, known=cell.store.values())
             out.append({**spec.keys(), "property": prop, **b, "holds_below": h0, "holds_above": h1})
@@ -398,6 +400,67 @@ def _bifurcation(spec, prop, r0, r1, h0, h1, rtol, cell):
         return {"z_over_k": float(r_b), "exact": True, "bracket": [lo, hi],
                 "method": "closed form: bifurcation of an informed branch at zero effort (equilibria.local), "
                           "confirmed by certified verdicts at (1 -+ 10 rtol) times it"}
+    return None
+
+
+def _fold(spec, prop, c0, c1, rtol, cell):
+    """Where an informed honest branch is born in a fold of the symmetric first-order condition, or where
+    it first beats deviating to zero effort.
+
+    ``r g(w) = c0'(w)`` (``g``: the payment's slope along the diagonal at ``z = 1``) has roots where
+    ``rho(w) = c0'(w) / g(w)`` equals ``r``.  When the cell above the change has an informed honest
+    equilibrium ``w*`` and the cell below none, the branch through ``w*`` (and its unstable partner below it)
+    is born at the minimum of ``rho`` on ``(0, w*)``.  If it is born worse than deviating to zero effort,
+    it becomes an equilibrium where ``rho(w) (P(w; w) - P(0; w)) = c0(w)`` along it.  Either is a guess
+    only: certified verdicts at
+    ``guess (1 +- rtol/2)`` must flank it, else bisection takes over (those two cells narrow its bracket)."""
+    h0, h1 = c0[prop]["holds"], c1[prop]["holds"]
+    w1 = c1["w_star"]
+    if not (h0 is False and h1 is True and c0["w_star"] is None and w1):
+        return None
+    from scipy.optimize import minimize_scalar
+
+    from .symmetric import DiagonalFOC
+    g = spec.game(c1["z_over_k"])
+    foc = DiagonalFOC(g)
+    base = g.cost_of(0).base()
+
+    def rho(w):
+        gw = foc(w)[0]
+        return float(base.derivative(w)) / gw if gw > 0 else math.inf
+    res = minimize_scalar(rho, bounds=(1e-6 * w1, w1), method="bounded", options={"xatol": 1e-7 * w1})
+    wf = float(res.x)
+    peers = np.ones(g.n_agents - 1)
+
+    def gap0(w):
+        """Along the branch (r = rho(w)): utility at the branch minus the deviation to zero effort, per k."""
+        pay_w = foc.full(w)[4]
+        pay_0 = float(g.mechanism.payment_curve(np.zeros(1), w * peers, g.n_items, g.prior)[0])
+        return rho(w) * (pay_w - pay_0) - float(base(w))
+    if gap0(wf) >= 0:
+        return _confirm(prop, c0["z_over_k"], c1["z_over_k"], h0, h1, rtol, cell, float(res.fun),
+                        "fold of the symmetric first-order condition (minimum of c0'(w)/g(w) below the informed "
+                        "equilibrium), confirmed by certified verdicts within rtol")
+    # born unprofitable: the branch becomes an equilibrium where it first beats deviating to zero effort
+    if not gap0(w1) > 0:
+        return None
+    from scipy.optimize import brentq
+    ws = brentq(gap0, wf, w1, xtol=1e-9 * w1)
+    return _confirm(prop, c0["z_over_k"], c1["z_over_k"], h0, h1, rtol, cell, rho(ws),
+                    "the informed branch of the first-order condition first beats deviating to zero effort "
+                    "(a root along the branch), confirmed by certified verdicts within rtol")
+
+
+def _confirm(prop, r0, r1, h0, h1, rtol, cell, guess, method):
+    """A guessed change of verdict, accepted only if certified verdicts at ``guess (1 -+ rtol/2)`` flank it."""
+    if not (math.isfinite(guess) and r0 < guess < r1):
+        return None
+    s = math.sqrt(1.0 + 0.999 * rtol)
+    a, b = guess / s, guess * s
+    if not (r0 < a and b < r1):
+        return None
+    if cell(a)[prop]["holds"] == h0 and cell(b)[prop]["holds"] == h1:
+        return {"z_over_k": guess, "exact": False, "bracket": [a, b], "method": method}
     return None
 
 
