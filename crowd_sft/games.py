@@ -288,6 +288,8 @@ class _DuckGame(Game):
 
 def _as_matrix(users, name="users") -> np.ndarray:
     u = np.ascontiguousarray(users, dtype=np.float64)
+    if not u.flags.writeable:     # a read-only array is another numba type: one compiled specialisation only
+        u = u.copy()
     if u.ndim != 2 or u.shape[0] < 1 or u.shape[1] < 1:
         raise ValueError(f"{name} must be a 2-D array (n_players >= 1, d >= 1), got shape {np.shape(users)}")
     if not np.all(np.isfinite(u)):
@@ -321,6 +323,8 @@ class PublishedGame(Game):
     def __init__(self, users, expert, evaluation: str = "l2"):
         self.users = _as_matrix(users)
         e = np.ascontiguousarray(expert, dtype=np.float64)
+        if not e.flags.writeable:     # as _as_matrix: one compiled specialisation of the kernels
+            e = e.copy()
         if e.shape != (self.users.shape[1],):
             raise ValueError(f"expert must have shape ({self.users.shape[1]},), got {e.shape}")
         if not np.all(np.isfinite(e)):

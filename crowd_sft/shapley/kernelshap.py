@@ -381,7 +381,11 @@ def _published_solve_gram(masks, weights, ey, fnull, fx, lars_r=None, rows=None)
     coef = np.ascontiguousarray(np.column_stack([weights * ey_adj, b, weights * (n - s) * ey_adj + t]))
     p_mat = np.empty((n, n))
     zc = np.empty((n, 3))
-    _design_moments(masks, np.ascontiguousarray(weights, dtype=np.float64), coef, p_mat, zc)
+    # read-only views, as the cached head's arrays: one compiled specialisation of the kernel
+    masks_ro = masks.view()
+    weights_ro = np.ascontiguousarray(weights, dtype=np.float64).view()
+    masks_ro.flags.writeable = weights_ro.flags.writeable = False
+    _design_moments(masks_ro, weights_ro, coef, p_mat, zc)
     return _solve_moments(p_mat, zc, float(b.sum()), float(t.sum()), diff, n, rows, lars_r)
 
 

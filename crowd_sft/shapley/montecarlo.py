@@ -305,6 +305,7 @@ def _chunk_fast(game: PublishedGame, sampler: str, ss, size: int, first: bool, e
     n = game.n_players
     if check is None:
         check = np.ones(n + 1, dtype=np.bool_)
+        check.flags.writeable = False     # as _hash_sizes' tables: one compiled specialisation of the kernel
     rng = np.random.default_rng(ss)
     perms = _perms(rng, size, n)
     anti = sampler == "antithetic"
