@@ -580,6 +580,15 @@ def _apa_outer_rule(prior, kind, max_abs_eps, refine):
 
 # --- T(u) = E_c[tanh(eps (c - u) / 2)] for eps > 0 ------------------------------------------------
 
+def _ro(a):
+    """A read-only view of ``a``.  numba compiles a kernel once per argument type and read-only arrays are
+    another type; the evaluation points often come from the (read-only) cached rules, so the kernels below
+    always get read-only inputs: one compiled specialisation each instead of two."""
+    v = a.view()
+    v.flags.writeable = False
+    return v
+
+
 @njit(cache=True)
 def _logcosh_scalar(y):
     a = abs(y)
@@ -600,7 +609,7 @@ def _T_uniform(prior, e, u):
     """Closed form: ``(2 / (e S)) [log cosh(e (high - u) / 2) - log cosh(e (low - u) / 2)]``."""
     u = np.ascontiguousarray(u, dtype=float)
     out = np.empty(u.size)
-    _T_uniform_kernel(u, float(e), float(prior.low), float(prior.high), out)
+    _T_uniform_kernel(_ro(u), float(e), float(prior.low), float(prior.high), out)
     return out
 
 
@@ -650,7 +659,7 @@ def _T_normal_direct(prior, e, u, refine):
     s, ws = _s_rule_normal(prior, _eps_key(e, hmax, refine), float(refine))
     u = np.ascontiguousarray(u, dtype=float)
     out = np.empty(u.size)
-    _T_normal_kernel(u, s, ws, float(e), float(prior.loc), float(prior.scale), out)
+    _T_normal_kernel(_ro(u), s, ws, float(e), float(prior.loc), float(prior.scale), out)
     return out
 
 
@@ -714,7 +723,7 @@ def _T_direct(prior, e, u, refine):
     c, wc = prior.rule(0.0, refine)
     u = np.ascontiguousarray(u, dtype=float)
     out = np.empty(u.size)
-    _T_direct_kernel(u, np.ascontiguousarray(c), np.ascontiguousarray(wc), float(e), out)
+    _T_direct_kernel(_ro(u), _ro(np.ascontiguousarray(c)), _ro(np.ascontiguousarray(wc)), float(e), out)
     return out
 
 
@@ -1208,7 +1217,7 @@ def _apa3_extended_reference(prior, E_own, qs, E_peer, n_items, refine=1):
         def tvals(a, u, _cache={}):
             if a not in _cache:
                 out = np.empty(n)
-                _T_direct_kernel(xc, xc, wc, float(a), out)
+                _T_direct_kernel(_ro(xc), _ro(xc), _ro(wc), float(a), out)
                 _cache.clear()
                 _cache[a] = out
             T = _cache[a]
@@ -1243,7 +1252,7 @@ def _apa3_extended_reference(prior, E_own, qs, E_peer, n_items, refine=1):
             Hb = 0.5 * (1.0 - Tb)
             Mba = np.empty(d.size)
             Mab = np.empty(d.size)
-            _apa3_ext_M(np.ascontiguousarray(Ta), np.ascontiguousarray(Tb), d, float(e), Mba, Mab)
+            _apa3_ext_M(np.ascontiguousarray(Ta), np.ascontiguousarray(Tb), _ro(d), float(e), Mba, Mab)
         _apa3_ext_kernel(np.ascontiguousarray(S), np.ascontiguousarray(Ha), np.ascontiguousarray(Hb),
                          Mba, Mab, qs, n_lo, n_mid, n_hi, cnt, Gp, Gm)
         Ip[o] = W @ Gp
@@ -1517,7 +1526,7 @@ def _ext_node_tables(prior, kind, key, rule, e, refine):
                 T = (np.ascontiguousarray(_T_values(prior, kind, a, tu, refine, many=True)),)
             else:
                 T = (np.empty(tu.size),)
-                _T_direct_kernel(tu, rule[6][0], rule[6][1], a, T[0])
+                _T_direct_kernel(_ro(tu), _ro(rule[6][0]), _ro(rule[6][1]), a, T[0])
             _EXT_T_CACHE.put(tk, T)
         Su = np.empty(du.size)
         Ha, Hb, Mba, Mab = (np.empty(N) for _ in range(4))
