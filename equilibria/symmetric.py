@@ -185,14 +185,22 @@ ENGINE_CALLS = {"calls": 0, "blocks": 0, "stencils": 0, "lattice_asked": 0}
 _LATTICE_DEPTH = 40          # deeper dyadic points (Brent iterates, r +- eta) are evaluated on their own
 
 
-def _block_size(j):
+def _block_size(j, cap=8):
     """Stencils per canonical block in the octave ``[2^j, 2^(j+1))``: an APA stencil's own points cost
-    ~2 ms each at effort ~3 and ~50 ms at ~30 against ~10 ms per call, so blocks shrink as efforts grow."""
-    return 8 if j < 1 else (4 if j < 3 else 1)
+    ~2 ms each at effort ~3 and ~50 ms at ~30 against ~10 ms per call, so blocks shrink as efforts grow;
+    ``cap`` is the rule's limit (:func:`_block_cap`)."""
+    return min(cap, 8 if j < 1 else (4 if j < 3 else 1))
 
 
-def _lattice_block(x):
-    """The canonical block of the lattice point ``x``: ``(key, members)``, or ``None`` off the lattice.
+def _block_cap(mechanism):
+    """Largest block for a rule: BSST's table costs about its stencils' single calls together (its per-call
+    overhead is small), so a block would only add the stencils the search does not use."""
+    return 1 if isinstance(mechanism, BSST) else 8
+
+
+def _lattice_block(x, cap=8):
+    """The canonical block of the lattice point ``x`` (blocks of at most ``cap`` points): ``(key, members)``,
+    or ``None`` off the lattice.
 
     ``x = 2^j (1 + q / 2^d)`` with ``q`` odd (depth ``d``) or ``x = 2^j`` (depth 0).  A block is an aligned
     group of consecutive odd ``q`` of one depth in one octave (powers of two below 1: eight octaves), so its
@@ -204,17 +212,17 @@ def _lattice_block(x):
     j = e - 1
     n = int((2.0 * mant - 1.0) * 2.0 ** 53)  # the fraction of x / 2^j in units of 2^-53 (exact)
     if n == 0:
-        if j >= 0:
-            return ("p", j), [x]
+        if j >= 0 or cap == 1:
+            return ("p", j, 1), [x]
         t = j // 8
         members = [math.ldexp(1.0, k) for k in range(8 * t, min(8 * t + 8, 0))]
-        return ("p", t), [v for v in members if v > 0.0]
+        return ("p", t, 8), [v for v in members if v > 0.0]
     tz = (n & -n).bit_length() - 1
     d = 53 - tz
     if d > _LATTICE_DEPTH:
         return None
     q = n >> tz
-    B = _block_size(j)
+    B = _block_size(j, cap)
     i0 = ((q - 1) // 2) // B * B
     members = [math.ldexp(float((1 << d) + 2 * i + 1), j - d) for i in range(i0, min(i0 + B, 1 << (d - 1)))]
     return ("d", j, d, i0), members
@@ -263,6 +271,7 @@ class DiagonalFOC:
         self.s3own = S_own(3, terms)
         self.noise = ENGINE_NOISE * float(mech.max_payment(game.n_agents, game.n_items))   # at z = 1
         self.batched = key is not None and _batched(mech, game.n_items)
+        self.cap = _block_cap(mech)
         self.shared = _SHARED.setdefault(key, {}) if key is not None else {}
         if len(_SHARED) > 64:
             _SHARED.pop(next(iter(_SHARED)))
@@ -286,7 +295,7 @@ class DiagonalFOC:
     def _stencil(self, kind, w):
         """Unit-``z`` payments on the ``kind`` (``'3'`` or ``'5'``) stencil at ``w``, evaluated on demand."""
         key = (kind, w)
-        block = _lattice_block(w) if self.batched else None
+        block = _lattice_block(w, self.cap) if self.batched else None
         ENGINE_CALLS["lattice_asked"] += block is not None
         p = self.shared.get(key)
         if p is not None:
@@ -367,7 +376,7 @@ class DiagonalFOC:
         and the call depends on ``r`` alone (cached under its own key, apart from single points)."""
         r, eta = float(r), float(eta)
         pts = (("p", r + eta), ("m", r - eta))
-        if not self.batched or r - eta <= 0 or _lattice_block(r) is not None or any(
+        if not self.batched or r - eta <= 0 or _lattice_block(r, self.cap) is not None or any(
                 x in self.cache or x in self.full_cache for _, x in pts) or r in self.full_cache:
             return self(r + eta), self(r - eta), self.full(r)
         specs = [(self._kind(x), x) for _, x in pts] + [("5", r)]

@@ -33,10 +33,11 @@ def _fingerprint(es):
 
 def test_lattice_blocks_are_canonical():
     # every member of a block names the same block; midpoints of lattice cells stay on the lattice
-    for x in (0.75, 1.5, 3.0 * 2.0 ** -7, 1.0 + 5 * 2.0 ** -9, 2.0 ** -13, 6.5, 40.0):
-        key, members = sym._lattice_block(x)
-        assert x in members
-        assert all(sym._lattice_block(y) == (key, members) for y in members)
+    for cap in (1, 8):
+        for x in (0.75, 1.5, 3.0 * 2.0 ** -7, 1.0 + 5 * 2.0 ** -9, 2.0 ** -13, 6.5, 40.0):
+            key, members = sym._lattice_block(x, cap)
+            assert x in members and len(members) <= cap
+            assert all(sym._lattice_block(y, cap) == (key, members) for y in members)
     assert sym._lattice_block(0.04) is None and sym._lattice_block(0.0) is None
     for W in (1e-3, 0.37, 1.0, 8.0, 26.53, 1234.5):
         pts = sym._initial_points(W)
