@@ -161,7 +161,8 @@ class _ProcessPool:
             if p.is_alive():
                 p.terminate()
         for p in self.procs:
-            p.join()
+            if p.pid is not None:       # a start that failed (e.g. spawn outside __main__) left nothing to join
+                p.join()
         self.procs = []
 
     def close(self) -> None:
@@ -169,7 +170,8 @@ class _ProcessPool:
             for _ in self.procs:
                 self.task_q.put(None)
             for p in self.procs:
-                p.join()
+                if p.pid is not None:
+                    p.join()
         self.procs = []
 
 

@@ -775,7 +775,7 @@ def phase_diagrams(res: Atlas, out: str) -> list:
                     fig.legend(handles=handles, loc="center right", fontsize=7, frameon=False)
                     fig.suptitle(f"Where the properties hold: N={N}, m={m}, {prior} prior, {s['strategy_space']} "
                                  f"strategies (black: exact boundary, grey: numerical)", fontsize=9)
-                    fig.subplots_adjust(left=0.07, right=1 - 1.75 / fig.get_figwidth(), bottom=0.18, top=0.86,
+                    fig.subplots_adjust(left=0.75 / fig.get_figwidth(), right=1 - 1.75 / fig.get_figwidth(), bottom=0.18, top=0.86,
                                         wspace=0.08)
                     base = os.path.join(out, f"phase_N{N}_m{m}_{prior}")
                     fig.savefig(base + ".png", dpi=110, metadata={"Software": None})
