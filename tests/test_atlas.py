@@ -147,8 +147,11 @@ def test_same_bytes_on_a_process_pool_and_on_dask(tmp_path):
     atlas(**kw, out=str(tmp_path / "serial"))
     atlas(**kw, out=str(tmp_path / "pool"), n_jobs=2)
     assert _bytes(tmp_path / "pool") == _bytes(tmp_path / "serial")
-    pytest.importorskip("dask.distributed")
-    atlas(**kw, out=str(tmp_path / "dask"), dask_local=2)
+    distributed = pytest.importorskip("dask.distributed")
+    # the Dask path (submit, as_completed) on an in-process cluster: worker processes are the pool's case above,
+    # and a process cluster only adds its start-up time
+    with distributed.Client(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=None) as client:
+        atlas(**kw, out=str(tmp_path / "dask"), scheduler=client)
     assert _bytes(tmp_path / "dask") == _bytes(tmp_path / "serial")
 
 
