@@ -584,7 +584,7 @@ def atlas(mechanisms=("ppa", "bsst", "apa"), costs=("linear", "quadratic", "sqrt
 
     Examples
     --------
-    >>> a = atlas(["ppa"], ["quadratic"], [3], [3], z_over_k=[0.2, 1.0], properties=["omega_BNIC"])
+    >>> a = atlas(["ppa"], ["quadratic"], [3], [3], z_over_k=[1.0, 2.0], properties=["omega_BNIC"])
     >>> [c["omega_BNIC"]["holds"] for c in a.cells]
     [False, True]
     >>> b = a.boundaries[0]

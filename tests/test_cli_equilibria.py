@@ -115,4 +115,4 @@ def test_help_shows_the_defaults_of_the_code(capsys):
                 assert f"(default: {action.default})" in flat, (name, action.dest)
     tol = {name: next(a.default for a in sub._actions if a.dest == "tol") for name, sub in subs.items()
            if any(a.dest == "tol" for a in sub._actions)}
-    assert tol == {"best-response": 1e-9, "equilibria": 1e-7, "check": 1e-7, "threshold": 1e-4}
+    assert tol == {"best-response": 1e-9, "equilibria": 1e-7, "check": 1e-7, "threshold": 1e-4, "atlas": 1e-7}
