@@ -94,10 +94,11 @@ def parse_z_over_k(spec) -> np.ndarray:
             if len(parts) != 3:
                 raise ValueError
             lo, hi, n = float(parts[0]), float(parts[1]), int(parts[2])
-            if not (0 < lo <= hi <= 1e12 and 1 <= n <= 10_000):
+            if not (0 < lo <= hi <= 1e12 and 1 <= n <= 10_000) or (n == 1 and lo != hi):
                 raise ValueError
         except (ValueError, IndexError):
-            raise ValueError(f"z_over_k must be LO:HI:N with 0 < LO <= HI <= 1e12 and 1 <= N <= 10000 (e.g. "
+            raise ValueError(f"z_over_k must be LO:HI:N with 0 < LO <= HI <= 1e12 and 1 <= N <= 10000 (N = 1 only if "
+                             f"LO = HI; e.g. "
                              f"0.05:20:40), or a list of positive numbers, got {spec!r}") from None
         vals = np.geomspace(lo, hi, n) if n > 1 else np.array([lo])
     else:
