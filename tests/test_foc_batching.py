@@ -67,7 +67,7 @@ CASES = [(mech, shape) for mech in (PPA, BSST, APA) for shape in ("linear", "qua
 @pytest.mark.parametrize("mech,shape", CASES, ids=[f"{m.__name__}-{s}" for m, s in CASES])
 def test_same_equilibria_as_the_previous_search(fresh, mech, shape):
     # APA at large z/k (efforts ~20) costs ~0.2 s per engine call: smaller z/k there
-    grid = ((3, 3, (0.05, 0.7, 5.0)), (4, 4, (0.3,))) if mech is APA else ((3, 3, (0.05, 0.7, 20.0)),
+    grid = ((3, 3, (0.05, 0.7, 2.0)), (4, 4, (0.3,))) if mech is APA else ((3, 3, (0.05, 0.7, 20.0)),
                                                                            (4, 4, (0.3, 3.0)))
     for n, m, rs in grid:
         for r in rs:
