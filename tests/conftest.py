@@ -6,6 +6,7 @@ the examples are derandomized, so a CI run is reproducible; locally each run exp
 """
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("project", deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -14,13 +15,25 @@ settings.load_profile("ci" if os.environ.get("CI") else "project")
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """Start the notebooks' kernels early when their tests are selected (see tests/test_notebooks.py), and run
-    the crowd_sft tests last: the Crowd-SFT notebooks run first in the background, so on a fresh checkout they
-    compile (and cache) the numba kernels those tests need while the main process runs the other tests."""
-    if config.option.collectonly:
+    """Use the second core: start the notebooks' kernels early when their tests are selected (see
+    tests/test_notebooks.py) and, on a full run, a second pytest process for a few heavy files (tests/_lane.py);
+    run the crowd_sft tests last: the Crowd-SFT notebooks run first in the background, so on a fresh checkout
+    they compile (and cache) the numba kernels those tests need while the main process runs the other tests."""
+    if config.option.collectonly or os.environ.get("FEEDBACK_MECHANISMS_TEST_LANE"):
         return
     for item in items:
         if getattr(item, "originalname", None) == "test_notebook_runs":
             item.module.start_in_background()
             items.sort(key=lambda it: it.nodeid.startswith("tests/crowd_sft/"))     # stable: order kept otherwise
             break
+    # a full run only (`python -m pytest -q`: the configured test paths, no -k/-m); a file or test asked for
+    # by name runs in this process
+    full_run = config.args_source == pytest.Config.ArgsSource.TESTPATHS
+    if full_run and not config.option.keyword and not config.option.markexpr:
+        from . import _lane
+        lane = [k for k, it in enumerate(items) if it.nodeid.split("::")[0] in _lane.FILES]
+        if lane:
+            _lane.start(config.rootpath)
+            for k in lane:
+                it = items[k]
+                items[k] = _lane.LaneItem.from_parent(it.parent, name=it.name)
