@@ -356,7 +356,7 @@ def _boundaries(spec, grid, properties, space, rtol, cell):
                 if uei_th is None:
                     from .thresholds import uei_threshold
                     uei_th = uei_threshold(spec.game(1.0))
-                b = _closed_or_root_uei(uei_th, r0, r1, h0, h1, rtol)
+                b = _closed_or_root_uei(uei_th, r0, r1, h0, h1, rtol, cell)
             if b is None and prop in ("omega_BNIC", "collusion_proof") and space == "paper":
                 b = _bifurcation(spec, prop, r0, r1, h0, h1, rtol, cell)
                 if b is None:
@@ -367,17 +367,25 @@ def _boundaries(spec, grid, properties, space, rtol, cell):
     return out
 
 
-def _closed_or_root_uei(th, r0, r1, h0, h1, rtol):
-    """UEI's boundary from :func:`uei_threshold` (valid when UEI switches on upwards inside the bracket)."""
+def _closed_or_root_uei(th, r0, r1, h0, h1, rtol, cell):
+    """UEI's boundary from :func:`uei_threshold` (UEI switching on upwards inside the bracket): the sympy
+    closed form where it equals the exact gain's root, else the root; accepted only if certified verdicts at
+    ``(1 -+ rtol/2)`` times it flank it."""
     r = th.z_over_k
     if not (h0 is False and h1 is True and math.isfinite(r) and r0 < r < r1):
         return None
     s = th.sympy_z_over_k
     if s is not None and math.isfinite(s) and abs(s / r - 1.0) <= rtol:
-        return {"z_over_k": float(s), "exact": True, "bracket": [r0, r1],
-                "method": "closed form (sympy small-effort expansion), equal to the exact gain's root"}
-    return {"z_over_k": float(r), "exact": False, "bracket": [r0, r1],
-            "method": "root of the exact gain c0(w) / (M1(w) - M1(0)) (brentq)"}
+        # the local value is a bifurcation at zero effort: right at it the gain is within its error bound, so
+        # the confirmation is at 1 -+ 10 rtol, as for omega-BNIC's bifurcation
+        b = _confirm("UEI", r0, r1, h0, h1, rtol, cell, float(s), "closed form (sympy small-effort expansion), "
+                     "equal to the exact gain's root, confirmed by certified verdicts at (1 -+ 10 rtol) times it",
+                     width=20.0)
+        if b is not None:
+            b["exact"] = True
+        return b
+    return _confirm("UEI", r0, r1, h0, h1, rtol, cell, float(r), "root of the exact gain c0(w) / (M1(w) - M1(0)) "
+                    "(brentq), confirmed by certified verdicts within rtol")
 
 
 def _bifurcation(spec, prop, r0, r1, h0, h1, rtol, cell):
@@ -452,11 +460,12 @@ def _fold(spec, prop, c0, c1, rtol, cell):
                     "(a root along the branch), confirmed by certified verdicts within rtol")
 
 
-def _confirm(prop, r0, r1, h0, h1, rtol, cell, guess, method):
-    """A guessed change of verdict, accepted only if certified verdicts at ``guess (1 -+ rtol/2)`` flank it."""
+def _confirm(prop, r0, r1, h0, h1, rtol, cell, guess, method, width=1.0):
+    """A guessed change of verdict, accepted only if certified verdicts at ``guess (1 -+ width rtol/2)`` flank it
+    (``width`` 20 for closed forms at a bifurcation, where the verdicts right at it are within their error)."""
     if not (math.isfinite(guess) and r0 < guess < r1):
         return None
-    s = math.sqrt(1.0 + 0.999 * rtol)
+    s = math.sqrt(1.0 + 0.999 * width * rtol)
     a, b = guess / s, guess * s
     if not (r0 < a and b < r1):
         return None

@@ -106,6 +106,8 @@ def test_uei_boundary_is_the_closed_form_for_apa_quadratic():
     (b,) = res.boundaries
     assert b["exact"] and b["z_over_k"] == pytest.approx(16 / 9, rel=1e-9)      # APA N=m=3 local UEI value
     assert "closed form" in b["method"]
+    lo, hi = b["bracket"]                       # certified verdicts flank it (at 1 -+ 10 rtol: a bifurcation)
+    assert lo < b["z_over_k"] < hi and hi / lo <= 1 + 2e-3
 
 
 # -- files, resume, executors --------------------------------------------------------------------------
