@@ -379,7 +379,8 @@ def _closed_or_root_uei(th, r0, r1, h0, h1, rtol, cell):
         # the local value is a bifurcation at zero effort: right at it the gain is within its error bound, so
         # the confirmation is at 1 -+ 10 rtol, as for omega-BNIC's bifurcation
         b = _confirm("UEI", r0, r1, h0, h1, rtol, cell, float(s), "closed form (sympy small-effort expansion), "
-                     "equal to the exact gain's root, confirmed by certified verdicts at (1 -+ 10 rtol) times it",
+                     "equal to the exact gain's root, confirmed by certified verdicts at (1 -+ min(10 rtol, 1e-3)) "
+                     "times it",
                      width=20.0)
         if b is not None:
             b["exact"] = True
@@ -402,13 +403,14 @@ def _bifurcation(spec, prop, r0, r1, h0, h1, rtol, cell):
         return None
     # confirmation just outside the closed form (as equilibria.thresholds does): right at it the informed
     # branch is too close to zero effort for its utility gap to clear the error bound
-    lo, hi = r_b * (1 - 10 * rtol), r_b * (1 + 10 * rtol)
+    d = min(10 * rtol, 1e-3)
+    lo, hi = r_b * (1 - d), r_b * (1 + d)
     if not (r0 < lo and hi < r1):
         return None
     if cell(lo)[prop]["holds"] == h0 and cell(hi)[prop]["holds"] == h1:
         return {"z_over_k": float(r_b), "exact": True, "bracket": [lo, hi],
                 "method": "closed form: bifurcation of an informed branch at zero effort (equilibria.local), "
-                          "confirmed by certified verdicts at (1 -+ 10 rtol) times it"}
+                          "confirmed by certified verdicts at (1 -+ min(10 rtol, 1e-3)) times it"}
     return None
 
 
@@ -465,7 +467,9 @@ def _confirm(prop, r0, r1, h0, h1, rtol, cell, guess, method, width=1.0):
     (``width`` 20 for closed forms at a bifurcation, where the verdicts right at it are within their error)."""
     if not (math.isfinite(guess) and r0 < guess < r1):
         return None
-    s = math.sqrt(1.0 + 0.999 * width * rtol)
+    # closed forms (width > 1): just outside the zone where verdicts are within their error (~1e-4), however
+    # coarse rtol is
+    s = math.sqrt(1.0 + 0.999 * (min(width * rtol, 2e-3) if width > 1 else rtol))
     a, b = guess / s, guess * s
     if not (r0 < a and b < r1):
         return None
