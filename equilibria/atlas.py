@@ -20,8 +20,9 @@ so the 40 ratios of a game share one payment table, and UEI's threshold is compu
 Boundaries.  Between neighbouring grid ratios whose verdicts differ (both decided), the ratio where the
 verdict changes is located to relative ``rtol``: UEI by the exact gain's root (:func:`uei_threshold`;
 ``exact`` when the sympy small-effort closed form agrees), omega-BNIC at the closed-form bifurcation at
-zero effort when certified verdicts on both sides confirm it (quadratic costs; ``exact``), otherwise by
-bisection on certified verdicts (``numerical``).  A verdict that changes twice between two neighbouring
+zero effort when certified verdicts on both sides confirm it (quadratic costs; ``exact``; collusion-proofness
+too), otherwise where the informed branch is born (fold) or first beats zero effort, if certified verdicts
+within ``rtol`` flank that guess, else by bisection on certified verdicts (``numerical``).  A verdict that changes twice between two neighbouring
 grid ratios is not seen: refine the grid to look closer.
 
 Files (``out``): ``parts/*.jsonl`` (one per game, appended cell by cell: a killed run resumes without
