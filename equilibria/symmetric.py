@@ -57,6 +57,7 @@ function theorem on the first-order condition, ``B'(w) = 1 - F'(w) / U_ii(w)`` w
 """
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 
@@ -66,7 +67,7 @@ from scipy.optimize import brentq
 from agents import DISHONEST, HONEST, Strategy
 from agents._validation import check_real
 
-from .best_response import best_response
+from .best_response import best_response, memoised
 from .bounds import (H, S, S_own, cost_d2, cost_d3, cost_is_known, difference_stats, term_structure)
 from .game import Game, warn_grid_arguments
 from mechanisms import APA, BSST, CA, DG13, PPA, StatisticRule
@@ -800,6 +801,11 @@ def symmetric_equilibria(game: Game, *, tol: float = 1e-7, max_evaluations: int 
     -------
     EquilibriumSet
 
+    Notes
+    -----
+    The result is a deterministic function of the game and the options, so it is computed once per game
+    object and options (the property checks ask for it again) and each call returns its own copy.
+
     Examples
     --------
     >>> from mechanisms import PPA
@@ -812,6 +818,14 @@ def symmetric_equilibria(game: Game, *, tol: float = 1e-7, max_evaluations: int 
     if game.heterogeneous:
         raise ValueError("cost must be homogeneous for symmetric equilibria; use asymmetric_equilibria or "
                          "check_equilibrium for heterogeneous populations")
+    # a deterministic function of its inputs, asked for again by the property checks (check_properties,
+    # the extended space, the CLI's check): computed once per game and options, handed out as a copy
+    key = ("symmetric_equilibria", tol, max_evaluations, resolution, _LEGACY)
+    return copy.deepcopy(memoised(game, key, lambda: _symmetric_equilibria(game, tol, max_evaluations,
+                                                                           resolution)))
+
+
+def _symmetric_equilibria(game, tol, max_evaluations, resolution):
     W = game.require_domain(0)
     bound = game.bound
     roots, unresolved, complete, foc, local, notes = enumerate_foc_roots(

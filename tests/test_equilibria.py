@@ -109,6 +109,29 @@ def test_symmetric_equilibria_are_certified_and_verified_by_check_equilibrium():
     assert mirrors and mirrors[0].utility == pytest.approx(e.utility, rel=1e-10)
 
 
+def test_equilibria_are_computed_once_per_game_and_options_and_handed_out_as_copies(monkeypatch):
+    from equilibria import symmetric as sym
+    searches = []
+    search = sym._symmetric_equilibria
+    monkeypatch.setattr(sym, "_symmetric_equilibria", lambda *a: searches.append(a[1:]) or search(*a))
+    g = Game(PPA(), "quadratic:0.1", n_agents=3, n_items=3)
+    a = symmetric_equilibria(g)
+    b = symmetric_equilibria(g)
+    assert len(searches) == 1                                     # the second call computed nothing
+    assert b is not a and b.to_dict() == a.to_dict()
+    a.equilibria.clear()
+    a.notes.append("changed by the caller")
+    c = symmetric_equilibria(g)
+    assert c.to_dict() == b.to_dict()                             # a caller's changes do not leak
+    check_properties(g)                                           # asks for the same equilibria
+    assert len(searches) == 1
+    # other options, or another game object, are computed afresh
+    d = symmetric_equilibria(g, tol=1e-6)
+    assert len(searches) == 2 and d.tolerance == 1e-6 and b.tolerance == 1e-7
+    e = symmetric_equilibria(Game(PPA(), "quadratic:0.1", n_agents=3, n_items=3))
+    assert len(searches) == 3 and [x.to_dict() for x in e] == [x.to_dict() for x in b]
+
+
 def test_property_verdicts_match_structure():
     ppa = check_properties(Game(PPA(), "quadratic:0.1", 4, 4))
     apa = check_properties(Game(APA(), "quadratic:0.1", 4, 4))
