@@ -3,11 +3,20 @@
 Hypothesis runs with ``deadline=None``: the first call of a numba kernel compiles (or loads from the
 on-disk cache), which would otherwise trip hypothesis's per-example deadline.  Under CI (``CI`` set)
 the examples are derandomized, so a CI run is reproducible; locally each run explores new examples.
+
+Bytecode: the suite starts about forty interpreters (the second lane, six notebook kernels, CLI subprocesses,
+process-pool and Dask workers) that import the same sources.  With ``PYTHONDONTWRITEBYTECODE`` set, every one
+of them would compile those sources again (about a second each), so the suite lets Python keep bytecode in
+``__pycache__``, next to the numba kernels' cache, for this process and its children.
 """
 import os
+import sys
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+if os.environ.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
+    sys.dont_write_bytecode = False
 
 settings.register_profile("project", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("ci", parent=settings.get_profile("project"), derandomize=True)
