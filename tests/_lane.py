@@ -1,10 +1,10 @@
 """A second pytest process for a few heavy, self-contained test files (the suite's second lane on 2 cores).
 
-``tests/conftest.py`` starts ``python -m pytest <files> --junitxml=...`` in a child process as soon as
-collection shows a full run (the default test paths, no ``-k``/``-m``), and puts a :class:`LaneItem` in place
-of each of those files' tests, under the same node id.  A ``LaneItem`` waits for the child and reports that
-test's own outcome: passed, skipped (with the reason) or failed (with the child's failure text).  Run the
-files directly (``pytest tests/test_exact.py``) to debug them in process.
+``tests/conftest.py`` starts ``python -m pytest <files> --junitxml=...`` in a child process at the start of a
+full run (the default test paths, no ``-k``/``-m``), before this process collects, and puts a
+:class:`LaneItem` in place of each of those files' tests, under the same node id.  A ``LaneItem`` waits for
+the child and reports that test's own outcome: passed, skipped (with the reason) or failed (with the child's
+failure text).  Run the files directly (``pytest tests/test_exact.py``) to debug them in process.
 """
 import os
 import subprocess
@@ -38,6 +38,15 @@ def start(rootdir):
         fh = open(log, "w")
         _state.update(proc=subprocess.Popen(argv, cwd=str(rootdir), env=env, stdout=fh, stderr=subprocess.STDOUT),
                       xml=xml, log=log, fh=fh)
+
+
+def stop():
+    """Stop the child (none of its tests was selected after all)."""
+    with _lock:
+        proc = _state.get("proc")
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def _results():

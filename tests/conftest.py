@@ -23,29 +23,48 @@ settings.register_profile("ci", parent=settings.get_profile("project"), derandom
 settings.load_profile("ci" if os.environ.get("CI") else "project")
 
 
+def _full_run(config):
+    """``python -m pytest -q``: the configured test paths, no ``-k``/``-m`` (a file or test asked for by name
+    runs in this process alone)."""
+    return (config.args_source == pytest.Config.ArgsSource.TESTPATHS and not config.option.keyword
+            and not config.option.markexpr and not config.option.collectonly
+            and not os.environ.get("FEEDBACK_MECHANISMS_TEST_LANE"))
+
+
+def pytest_sessionstart(session):
+    """On a full run the second core starts before collection (which takes this process 10-20 s on a fresh
+    checkout): the notebooks' kernels and the second lane's pytest (tests/_lane.py)."""
+    if _full_run(session.config):
+        from . import _lane, _notebooks
+        _notebooks.start_in_background()
+        _lane.start(session.config.rootpath)
+
+
 def pytest_collection_modifyitems(session, config, items):
-    """Use the second core: start the notebooks' kernels early when their tests are selected (see
-    tests/test_notebooks.py) and, on a full run, a second pytest process for a few heavy files (tests/_lane.py);
-    run the crowd_sft tests last: the Crowd-SFT notebooks run first in the background, so on a fresh checkout
-    they compile (and cache) the numba kernels those tests need while the main process runs the other tests."""
+    """Use the second core: the notebooks' kernels (tests/_notebooks.py) and, on a full run, a second pytest
+    process for a few heavy files (tests/_lane.py), whose tests here only report the lane's outcomes.  Both
+    started before collection on a full run, else as soon as collection shows they are needed.  The
+    Crowd-SFT tests run last: the Crowd-SFT notebooks run first, so on a fresh checkout they compile (and
+    cache) the numba kernels those tests need while this process runs the other tests."""
     if config.option.collectonly or os.environ.get("FEEDBACK_MECHANISMS_TEST_LANE"):
         return
-    for item in items:
-        if getattr(item, "originalname", None) == "test_notebook_runs":
-            item.module.start_in_background()
-            items.sort(key=lambda it: it.nodeid.startswith("tests/crowd_sft/"))     # stable: order kept otherwise
-            break
-    # a full run only (`python -m pytest -q`: the configured test paths, no -k/-m); a file or test asked for
-    # by name runs in this process
-    full_run = config.args_source == pytest.Config.ArgsSource.TESTPATHS
-    if full_run and not config.option.keyword and not config.option.markexpr:
-        from . import _lane
+    from . import _lane, _notebooks
+    lane = []
+    if _full_run(config):
         lane = [k for k, it in enumerate(items) if it.nodeid.split("::")[0] in _lane.FILES]
         if lane:
-            _lane.start(config.rootpath)
+            _lane.start(config.rootpath)            # no-op: started by pytest_sessionstart
             for k in lane:
                 it = items[k]
                 items[k] = _lane.LaneItem.from_parent(it.parent, name=it.name)
+        else:
+            _lane.stop()                            # nothing of it selected (e.g. --deselect, --lf)
+    notebooks = any(getattr(it, "originalname", None) == "test_notebook_runs" for it in items)
+    if notebooks:
+        _notebooks.start_in_background()            # no-op when already started
+        items.sort(key=lambda it: it.nodeid.startswith("tests/crowd_sft/"))     # stable: order kept otherwise
+    else:
+        _notebooks.cancel()
     # tests that only wait for the second core's work (notebooks, the second lane) go last, so this process
     # never idles while the other core finishes them (stable sort: the order is kept otherwise)
     items.sort(key=lambda it: getattr(it, "originalname", None) == "test_notebook_runs"

@@ -249,7 +249,7 @@ def test_ppa_against_difference_density_quad(prior, eps):
 _SIG = types.double(types.intc, types.CPointer(types.double))
 
 
-@cfunc(_SIG)
+@cfunc(_SIG, cache=True)
 def _bsst_given_theta(n, xx):
     """xx = (theta_a'', theta_a', theta_a, eps_i, eps_j, eps_k, z, y, normal?): E[v | theta] times the density."""
     t2, t1, t0 = xx[0], xx[1], xx[2]
@@ -265,7 +265,7 @@ def _bsst_given_theta(n, xx):
     return out
 
 
-@cfunc(_SIG)
+@cfunc(_SIG, cache=True)
 def _three_cycle_density(n, xx):
     """xx = (theta_c, theta_a, theta_b, s, eps_i, normal?): Pr(b > c and c > a in i's reports) (s = +1:
     i reports a > b, so a -> b -> c -> a is a 3-cycle) times the density of theta_c."""

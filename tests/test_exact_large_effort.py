@@ -164,7 +164,7 @@ def test_large_own_effort_against_small_peers(prior, w):
 _SIG = types.double(types.intc, types.CPointer(types.double))
 
 
-@cfunc(_SIG)
+@cfunc(_SIG, cache=True)
 def _cycle_closer(n, xx):
     """xx = (theta_c, theta_a, theta_b, e, normal?): Pr(b > c > a in i's reports) times the density of c."""
     c, ta, tb, e, normal = xx[0], xx[1], xx[2], xx[3], xx[4]
@@ -174,7 +174,7 @@ def _cycle_closer(n, xx):
     return v
 
 
-@cfunc(_SIG)
+@cfunc(_SIG, cache=True)
 def _tanh_density(n, xx):
     """xx = (theta, u, e, normal?): tanh(e (theta - u) / 2) times the density of theta."""
     t, u, e, normal = xx[0], xx[1], xx[2], xx[3]
