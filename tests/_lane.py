@@ -18,7 +18,8 @@ import pytest
 #: Heavy files that need nothing from the rest of the suite (no shared state, no ordering).
 FILES = ("tests/test_equilibria_bruteforce.py", "tests/test_exact.py", "tests/test_exact_large_effort.py",
          "tests/test_equilibria.py", "tests/test_equilibria_certified.py", "tests/test_extended_equilibria.py",
-         "tests/test_design.py", "tests/test_custom.py", "tests/test_cli_extended.py")
+         "tests/test_design.py", "tests/test_custom.py", "tests/test_cli_extended.py", "tests/test_local.py",
+         "tests/test_design_infeasible.py")
 CHILD = "FEEDBACK_MECHANISMS_TEST_LANE"
 
 _state: dict = {}
