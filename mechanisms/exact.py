@@ -975,8 +975,31 @@ def _apa3_vectors(prior, kind, e, p, rule, refine):
 _APA_SMALL_GRID = 240          # nodes per axis up to which APA uses the tensor grid (uniform |eps| <= 100,
                                # normal |eps| <= 5.6 at refine=1): there it is faster, and agrees to 4e-13
 
-_APA_VEC_CACHE: dict = {}
+class _BytesBoundedCache(dict):
+    """First-in first-out cache of tuples of arrays, bounded by their total bytes (a running sum: summing the
+    whole cache on every insertion made thousands of small entries quadratic)."""
+
+    def __init__(self, limit):
+        super().__init__()
+        self.limit = limit
+        self.nbytes = 0
+
+    def put(self, key, value):
+        size = sum(v.nbytes for v in value)
+        if size > self.limit // 4 or key in self:
+            return
+        while self and self.nbytes + size > self.limit:
+            self.nbytes -= sum(v.nbytes for v in super().pop(next(iter(self))))
+        super().__setitem__(key, value)
+        self.nbytes += size
+
+    def clear(self):
+        super().clear()
+        self.nbytes = 0
+
+
 _APA_VEC_CACHE_BYTES = 96 * 2 ** 20
+_APA_VEC_CACHE = _BytesBoundedCache(_APA_VEC_CACHE_BYTES)
 
 
 def apa3_table(prior, E_own, E_peer, n_items, refine=1):
@@ -1025,14 +1048,7 @@ def apa3_table(prior, E_own, E_peer, n_items, refine=1):
 
 
 def _apa_cache_put(key, value):
-    size = sum(v.nbytes for v in value)
-    if size > _APA_VEC_CACHE_BYTES // 4:
-        return
-    total = sum(sum(v.nbytes for v in val) for val in _APA_VEC_CACHE.values())
-    while _APA_VEC_CACHE and total + size > _APA_VEC_CACHE_BYTES:
-        old = _APA_VEC_CACHE.pop(next(iter(_APA_VEC_CACHE)))
-        total -= sum(v.nbytes for v in old)
-    _APA_VEC_CACHE[key] = value
+    _APA_VEC_CACHE.put(key, value)
 
 
 def principal_accuracy_extended(prior, eps_all, qs):

@@ -347,6 +347,20 @@ def _clear_caches():
         getattr(ex, name).cache_clear()
 
 
+def test_vector_cache_is_bounded_by_bytes_first_in_first_out():
+    c = ex._BytesBoundedCache(1000)
+    for k in range(12):
+        c.put(k, (np.zeros(10), np.zeros(5)))         # 120 bytes each: 8 fit
+        assert c.nbytes == sum(a.nbytes + b.nbytes for a, b in c.values()) <= 1000
+    assert list(c) == list(range(4, 12))
+    c.put("big", (np.zeros(40),))                     # 320 > limit / 4: not kept
+    assert "big" not in c and len(c) == 8
+    c.put(11, (np.zeros(1),))                         # a key already held is kept as it is
+    assert c[11][0].size == 10
+    c.clear()
+    assert not c and c.nbytes == 0
+
+
 @pytest.mark.parametrize("prior", ["normal", "uniform"])
 def test_memory_and_time_bounded_at_effort_1e6(prior):
     APA().exact([2.0, 2.0, 2.0], 3, prior)          # numba caches loaded outside the measurement
