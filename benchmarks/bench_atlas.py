@@ -29,6 +29,7 @@ def _clear_shared():
     from mechanisms import exact
     symmetric._SHARED.clear()
     getattr(exact, "_APA_VEC_CACHE", {}).clear()
+    getattr(exact, "_APA_PAIR_CACHE", {}).clear()
 
 
 def side_by_side(rs, spec):

@@ -30,6 +30,7 @@ from mechanisms import APA, BSST
 def _clear_caches():
     ex._APA_BASE_CACHE.clear()
     ex._APA_VEC_CACHE.clear()
+    ex._APA_PAIR_CACHE.clear()
     for name in dir(ex):
         f = getattr(ex, name)
         if hasattr(f, "cache_clear") and name not in ("_scc_tables", "_cheb_nodes"):

@@ -36,6 +36,7 @@ def _clear():
     sym._SHARED.clear()
     sym._SHARED_LEGACY.clear()
     ex._APA_VEC_CACHE.clear()
+    ex._APA_PAIR_CACHE.clear()
     ex._BSST_T_CACHE.clear()
 
 

@@ -340,7 +340,32 @@ def _bsst_A_table_legacy(prior, E, refine=1):
     return (Tv * w[None, :]) @ Tv.T
 
 
+class _BytesBoundedCache(dict):
+    """First-in first-out cache of tuples of arrays, bounded by their total bytes (a running sum: summing the
+    whole cache on every insertion made thousands of small entries quadratic)."""
+
+    def __init__(self, limit):
+        super().__init__()
+        self.limit = limit
+        self.nbytes = 0
+
+    def put(self, key, value):
+        size = sum(v.nbytes for v in value)
+        if size > self.limit // 4 or key in self:
+            return
+        while self and self.nbytes + size > self.limit:
+            self.nbytes -= sum(v.nbytes for v in super().pop(next(iter(self))))
+        super().__setitem__(key, value)
+        self.nbytes += size
+
+    def clear(self):
+        super().clear()
+        self.nbytes = 0
+
+
 _APA_BASE_CACHE: dict = {}
+#: ``(out_pos, out_neg)`` of :func:`_apa3_base` per (items, grid, |own effort|), at most 64 MB
+_APA_PAIR_CACHE = _BytesBoundedCache(64 * 2 ** 20)
 
 
 def _apa3_base_stack(prior, E_own, n_items, x, w):
@@ -359,10 +384,15 @@ def _apa3_base_stack(prior, E_own, n_items, x, w):
     xc, wc = np.ascontiguousarray(x), np.ascontiguousarray(w)
     out = np.empty((E_own.size, n * n))
     done = {}
+    grid = (n_items, xc.tobytes(), wc.tobytes())
     for k, e in enumerate(E_own):
         a = abs(float(e))
         if a not in done:
-            done[a] = _apa3_base(xc, wc, a, n_items)
+            # the searches ask for the same own effort against other peers (a third of the calls in an atlas)
+            done[a] = _APA_PAIR_CACHE.get(grid + (a,))
+            if done[a] is None:
+                done[a] = _apa3_base(xc, wc, a, n_items)
+                _APA_PAIR_CACHE.put(grid + (a,), done[a])
         out[k] = done[a][0] if e >= 0 else done[a][1]
     if cacheable:
         if len(_APA_BASE_CACHE) >= 2:
@@ -974,29 +1004,6 @@ def _apa3_vectors(prior, kind, e, p, rule, refine):
 
 _APA_SMALL_GRID = 240          # nodes per axis up to which APA uses the tensor grid (uniform |eps| <= 100,
                                # normal |eps| <= 5.6 at refine=1): there it is faster, and agrees to 4e-13
-
-class _BytesBoundedCache(dict):
-    """First-in first-out cache of tuples of arrays, bounded by their total bytes (a running sum: summing the
-    whole cache on every insertion made thousands of small entries quadratic)."""
-
-    def __init__(self, limit):
-        super().__init__()
-        self.limit = limit
-        self.nbytes = 0
-
-    def put(self, key, value):
-        size = sum(v.nbytes for v in value)
-        if size > self.limit // 4 or key in self:
-            return
-        while self and self.nbytes + size > self.limit:
-            self.nbytes -= sum(v.nbytes for v in super().pop(next(iter(self))))
-        super().__setitem__(key, value)
-        self.nbytes += size
-
-    def clear(self):
-        super().clear()
-        self.nbytes = 0
-
 
 _APA_VEC_CACHE_BYTES = 96 * 2 ** 20
 _APA_VEC_CACHE = _BytesBoundedCache(_APA_VEC_CACHE_BYTES)

@@ -342,6 +342,7 @@ def test_statistic_rule_reproduces_mechanisms_at_large_effort():
 
 def _clear_caches():
     ex._APA_VEC_CACHE.clear()
+    ex._APA_PAIR_CACHE.clear()
     for name in ("_difference_rule_graded", "_u_rule_uniform", "_apa_outer_normal", "_apa_outer_uniform",
                  "_s_rule_normal", "_T_normal_interpolant"):
         getattr(ex, name).cache_clear()
@@ -359,6 +360,30 @@ def test_vector_cache_is_bounded_by_bytes_first_in_first_out():
     assert c[11][0].size == 10
     c.clear()
     assert not c and c.nbytes == 0
+
+
+@pytest.mark.parametrize("prior", ["normal", "uniform"])
+def test_apa_own_effort_cache_changes_no_bit(prior):
+    # the tensor-grid engine (small efforts) caches its per-own-effort vectors; a warm cache, a cold one and
+    # no cache at all give the same bits, for tables and single evaluations
+    own, peers = np.array([-1.3, 0.2, 0.7, 2.5]), np.array([0.4, 1.1])
+    ex._APA_PAIR_CACHE.clear()
+    cold = APA().payment_table(own, peers, n_agents=3, n_items=4, prior=prior)
+    assert len(ex._APA_PAIR_CACHE) > 0
+    warm = APA().payment_table(own, peers, n_agents=3, n_items=4, prior=prior)
+    single = [APA().exact([e, p, p], 4, prior) for e in own for p in peers]
+    limit = ex._APA_PAIR_CACHE.limit
+    try:
+        ex._APA_PAIR_CACHE.clear()
+        ex._APA_PAIR_CACHE.limit = 0                      # nothing is kept
+        none = APA().payment_table(own, peers, n_agents=3, n_items=4, prior=prior)
+        single_none = [APA().exact([e, p, p], 4, prior) for e in own for p in peers]
+        assert len(ex._APA_PAIR_CACHE) == 0
+    finally:
+        ex._APA_PAIR_CACHE.limit = limit
+    np.testing.assert_array_equal(cold, warm)
+    np.testing.assert_array_equal(cold, none)
+    assert single == single_none
 
 
 @pytest.mark.parametrize("prior", ["normal", "uniform"])
