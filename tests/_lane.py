@@ -19,7 +19,7 @@ import pytest
 FILES = ("tests/test_equilibria_bruteforce.py", "tests/test_exact.py", "tests/test_exact_large_effort.py",
          "tests/test_equilibria.py", "tests/test_equilibria_certified.py", "tests/test_extended_equilibria.py",
          "tests/test_design.py", "tests/test_custom.py", "tests/test_cli_extended.py", "tests/test_local.py",
-         "tests/test_design_infeasible.py")
+         "tests/test_design_infeasible.py", "tests/test_extended_fast.py")
 CHILD = "FEEDBACK_MECHANISMS_TEST_LANE"
 
 _state: dict = {}

@@ -32,16 +32,18 @@ def _execute(path):
     return f"{errors[0].ename}: {errors[0].evalue}" if errors else None
 
 
-def start_in_background():
-    """Start executing every notebook, one kernel at a time, in a background thread (once).
+_EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notebooks")
+
+
+def start_in_background(paths=None):
+    """Start executing the notebooks (default: all), one kernel at a time, in a background thread; a notebook
+    already started is not started again.
 
     Crowd-SFT notebooks first: on a fresh checkout they compile (and cache) the numba kernels that the
     Crowd-SFT tests, which run last, then load."""
-    if not _FUTURES:
-        ex = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notebooks")
-        first = sorted(NOTEBOOKS, key=lambda p: not any(w in p.name for w in ("crowd", "shapley")))
-        _FUTURES.update({p: ex.submit(_execute, p) for p in first})
-        ex.shutdown(wait=False)
+    todo = [p for p in (NOTEBOOKS if paths is None else paths) if p not in _FUTURES]
+    for p in sorted(todo, key=lambda p: not any(w in p.name for w in ("crowd", "shapley"))):
+        _FUTURES[p] = _EXECUTOR.submit(_execute, p)
 
 
 def cancel():
@@ -52,5 +54,5 @@ def cancel():
 
 def result(path):
     """The notebook's error (``None``: it ran cleanly), waiting for it."""
-    start_in_background()
+    start_in_background([path])
     return _FUTURES[path].result()

@@ -24,11 +24,14 @@ settings.load_profile("ci" if os.environ.get("CI") else "project")
 
 
 def _full_run(config):
-    """``python -m pytest -q``: the configured test paths, no ``-k``/``-m`` (a file or test asked for by name
-    runs in this process alone)."""
-    return (config.args_source == pytest.Config.ArgsSource.TESTPATHS and not config.option.keyword
-            and not config.option.markexpr and not config.option.collectonly
-            and not os.environ.get("FEEDBACK_MECHANISMS_TEST_LANE"))
+    """``python -m pytest -q``: the configured test paths, with no option that selects tests (``-k``, ``-m``,
+    ``--lf``, ``--sw``, ``--deselect``, ``--ignore``); a file or test asked for by name runs in this process
+    alone."""
+    opt = config.option
+    selecting = (opt.keyword, opt.markexpr, getattr(opt, "lf", False), getattr(opt, "stepwise", False),
+                 getattr(opt, "deselect", None), getattr(opt, "ignore", None), getattr(opt, "ignore_glob", None))
+    return (config.args_source == pytest.Config.ArgsSource.TESTPATHS and not any(selecting)
+            and not opt.collectonly and not os.environ.get("FEEDBACK_MECHANISMS_TEST_LANE"))
 
 
 def pytest_sessionstart(session):
@@ -43,12 +46,13 @@ def pytest_sessionstart(session):
 def pytest_collection_modifyitems(session, config, items):
     """Use the second core: the notebooks' kernels (tests/_notebooks.py) and, on a full run, a second pytest
     process for a few heavy files (tests/_lane.py), whose tests here only report the lane's outcomes.  Both
-    started before collection on a full run, else as soon as collection shows they are needed.  The
-    Crowd-SFT tests run last: the Crowd-SFT notebooks run first, so on a fresh checkout they compile (and
-    cache) the numba kernels those tests need while this process runs the other tests."""
+    start before collection on a full run; otherwise the notebooks start once the selection is final
+    (:func:`pytest_collection_finish`).  The Crowd-SFT tests run last: the Crowd-SFT notebooks run first, so
+    on a fresh checkout they compile (and cache) the numba kernels those tests need while this process runs
+    the other tests."""
     if config.option.collectonly or os.environ.get("FEEDBACK_MECHANISMS_TEST_LANE"):
         return
-    from . import _lane, _notebooks
+    from . import _lane
     lane = []
     if _full_run(config):
         lane = [k for k, it in enumerate(items) if it.nodeid.split("::")[0] in _lane.FILES]
@@ -58,14 +62,34 @@ def pytest_collection_modifyitems(session, config, items):
                 it = items[k]
                 items[k] = _lane.LaneItem.from_parent(it.parent, name=it.name)
         else:
-            _lane.stop()                            # nothing of it selected (e.g. --deselect, --lf)
-    notebooks = any(getattr(it, "originalname", None) == "test_notebook_runs" for it in items)
-    if notebooks:
-        _notebooks.start_in_background()            # no-op when already started
+            _lane.stop()                            # none of its tests was collected
+    if any(getattr(it, "originalname", None) == "test_notebook_runs" for it in items):
         items.sort(key=lambda it: it.nodeid.startswith("tests/crowd_sft/"))     # stable: order kept otherwise
-    else:
-        _notebooks.cancel()
     # tests that only wait for the second core's work (notebooks, the second lane) go last, so this process
     # never idles while the other core finishes them (stable sort: the order is kept otherwise)
     items.sort(key=lambda it: getattr(it, "originalname", None) == "test_notebook_runs"
                or type(it).__name__ == "LaneItem")
+
+
+def pytest_collection_finish(session):
+    """Once the selection is final (``-k`` and ``-m`` deselect after the hook above): start the notebooks'
+    kernels if a notebook test will wait for them (no-op when already started), and stop whatever no
+    selected test waits for."""
+    from . import _lane, _notebooks
+    if os.environ.get("FEEDBACK_MECHANISMS_TEST_LANE") or session.config.option.collectonly:
+        return
+    if not any(type(it).__name__ == "LaneItem" for it in session.items):
+        _lane.stop()
+    wanted = [it.callspec.params["path"] for it in session.items
+              if getattr(it, "originalname", None) == "test_notebook_runs"]
+    if wanted:
+        _notebooks.start_in_background(wanted)
+    else:
+        _notebooks.cancel()
+
+
+def pytest_sessionfinish(session):
+    """An interrupted run (``-x``, Ctrl-C) leaves no second pytest behind, and starts no further notebook."""
+    from . import _lane, _notebooks
+    _lane.stop()
+    _notebooks.cancel()
