@@ -4,7 +4,7 @@ Hypothesis runs with ``deadline=None``: the first call of a numba kernel compile
 on-disk cache), which would otherwise trip hypothesis's per-example deadline.  Under CI (``CI`` set)
 the examples are derandomized, so a CI run is reproducible; locally each run explores new examples.
 
-Bytecode: the suite starts about forty interpreters (the second lane, six notebook kernels, CLI subprocesses,
+Bytecode: the suite starts more than thirty interpreters (the second lane, six notebook kernels, CLI subprocesses,
 process-pool and Dask workers) that import the same sources.  With ``PYTHONDONTWRITEBYTECODE`` set, every one
 of them would compile those sources again (about a second each), so the suite lets Python keep bytecode in
 ``__pycache__``, next to the numba kernels' cache, for this process and its children.
@@ -52,17 +52,11 @@ def pytest_collection_modifyitems(session, config, items):
     the other tests."""
     if config.option.collectonly or os.environ.get("FEEDBACK_MECHANISMS_TEST_LANE"):
         return
-    from . import _lane
-    lane = []
     if _full_run(config):
-        lane = [k for k, it in enumerate(items) if it.nodeid.split("::")[0] in _lane.FILES]
-        if lane:
-            _lane.start(config.rootpath)            # no-op: started by pytest_sessionstart
-            for k in lane:
-                it = items[k]
+        from . import _lane
+        for k, it in enumerate(items):              # the lane runs them (started by pytest_sessionstart)
+            if it.nodeid.split("::")[0] in _lane.FILES:
                 items[k] = _lane.LaneItem.from_parent(it.parent, name=it.name)
-        else:
-            _lane.stop()                            # none of its tests was collected
     if any(getattr(it, "originalname", None) == "test_notebook_runs" for it in items):
         items.sort(key=lambda it: it.nodeid.startswith("tests/crowd_sft/"))     # stable: order kept otherwise
     # tests that only wait for the second core's work (notebooks, the second lane) go last, so this process
