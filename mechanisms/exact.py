@@ -1041,7 +1041,7 @@ def apa3_table(prior, E_own, E_peer, n_items, refine=1):
         hit = _APA_VEC_CACHE.get(key)
         if hit is None:
             hit = _apa3_vectors(prior, kind, float(a), p, rule, refine)
-            _apa_cache_put(key, hit)
+            _APA_VEC_CACHE.put(key, hit)
         pos, neg = hit
         gp = np.empty(peer_vals.size)
         gn = np.empty(peer_vals.size)
@@ -1052,10 +1052,6 @@ def apa3_table(prior, E_own, E_peer, n_items, refine=1):
         for r in np.nonzero(np.abs(E_own) == a)[0]:
             G[r] = (gp if E_own[r] >= 0 else gn)[peer_inv]
     return G
-
-
-def _apa_cache_put(key, value):
-    _APA_VEC_CACHE.put(key, value)
 
 
 def principal_accuracy_extended(prior, eps_all, qs):

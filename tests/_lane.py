@@ -1,7 +1,7 @@
 """A second pytest process for a few heavy, self-contained test files (the suite's second lane on 2 cores).
 
 ``tests/conftest.py`` starts ``python -m pytest <files> --junitxml=...`` in a child process at the start of a
-full run (the default test paths, no ``-k``/``-m``), before this process collects, and puts a
+full run (the default test paths, no option that selects tests), before this process collects, and puts a
 :class:`LaneItem` in place of each of those files' tests, under the same node id.  A ``LaneItem`` waits for
 the child and reports that test's own outcome: passed, skipped (with the reason) or failed (with the child's
 failure text).  Run the files directly (``pytest tests/test_exact.py``) to debug them in process.
@@ -42,7 +42,7 @@ def start(rootdir):
 
 
 def stop():
-    """Stop the child (none of its tests was selected after all)."""
+    """Stop the child if it still runs (none of its tests was kept, or the run was interrupted)."""
     with _lock:
         proc = _state.get("proc")
         if proc is not None and proc.poll() is None:

@@ -3,9 +3,9 @@
 The notebooks are executed with nbclient on the ``python3`` kernel (ipykernel, a test extra), 120 s per cell at
 most, with matplotlib on the non-interactive Agg backend (the notebooks also use ``%matplotlib inline``).
 Each notebook runs in its own kernel process, one kernel at a time, in a background thread
-(``tests/_notebooks.py``) that ``tests/conftest.py`` starts before collection on a full run, or as soon as
-collection shows they will run, so they use the second core while the rest of the suite runs; each notebook
-is still its own test, which waits for its result.
+(``tests/_notebooks.py``) that ``tests/conftest.py`` starts before collection on a full run, or for the
+selected notebooks once the selection is final, so they use the second core while the rest of the suite
+runs; each notebook is still its own test, which waits for its result.
 New notebooks (``notebooks/*.ipynb``) are picked up automatically.
 """
 import nbformat
